@@ -1,0 +1,8 @@
+"""fxad: JAX's model of function transformations (grad, jvp, vmap, jit, ...) in pure Python on NumPy."""
+from . import lax  # noqa: F401  (registers every primitive and its rules)
+from .api import (grad, hessian, jacfwd, jacrev, jit, jvp, linear_transpose,  # noqa: F401
+                  linearize, make_jaxpr, value_and_grad, vjp, vmap)
+from . import numpy  # noqa: F401
+from . import tree_util  # noqa: F401
+
+__version__ = '0.1.0'

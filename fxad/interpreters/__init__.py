@@ -1,0 +1,1 @@
+"""The transformations: forward mode and transposition (ad), batching, and staging/partial evaluation."""

@@ -1,0 +1,9 @@
+"""fxad.numpy (import as fnp): NumPy's API lowered onto fxad's primitives.
+
+Outside any transformation every function returns plain NumPy values.
+"""
+from .ufuncs import *  # noqa: F401,F403
+from .ufuncs import abs, round, pow  # noqa: F401
+from . import array_methods as _array_methods
+
+_array_methods.install()
