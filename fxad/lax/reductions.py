@@ -2,6 +2,9 @@
 
 Each primitive takes `axes`, a sorted tuple of the reduced axes.
 """
+
+__all__ = ['reduce_sum']
+
 import numpy as np
 
 from ..core import Primitive, ShapedArray, get_aval

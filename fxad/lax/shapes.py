@@ -2,6 +2,9 @@
 
 All are linear; each transpose undoes the shape change (a broadcast transposes to a sum).
 """
+
+__all__ = ['broadcast_in_dim', 'broadcast', 'reshape', 'transpose', 'moveaxis', 'squeeze', 'expand_dims']
+
 import numpy as np
 
 from ..core import Primitive, ShapedArray, get_aval
