@@ -370,6 +370,12 @@ def _strip_jvp(x):
 # Reverse mode
 
 
+def _residuals_as_arrays(residuals):
+    # Residuals are array constants of the linear function: constvars (not literals) when it
+    # is traced, as in JAX.
+    return [np.asarray(r) if isinstance(r, np.generic) else r for r in residuals]
+
+
 def linearize(fun, *primals):
     """(fun(*primals), f_jvp): the primal runs once; f_jvp evaluates only the linear jaxpr."""
     flat_p, in_tree = tree_flatten(primals)
@@ -378,8 +384,7 @@ def linearize(fun, *primals):
     primals_out, jaxpr, residuals, zero_out = ad.linearize_flat(
         _flat_fun(fun, in_tree, out_box, 'linearize'), flat_p)
     out_tree = out_box[0]
-    # Residuals are array constants of the linear function (constvars when it is traced).
-    residuals = [np.asarray(r) if isinstance(r, np.generic) else r for r in residuals]
+    residuals = _residuals_as_arrays(residuals)
     out_avals = [ad.tangent_aval(get_aval(p)) for p in primals_out]
 
     def f_jvp(*tangents):
@@ -412,6 +417,7 @@ def _vjp_flat(fun, flat_p, in_tree, has_aux, transform):
         return flat_out
 
     primals_out, jaxpr, residuals, zero_out = ad.linearize_flat(f_flat, flat_p)
+    residuals = _residuals_as_arrays(residuals)
     out_tree = out_box[0]
     in_avals = [get_aval(p) for p in flat_p]
     out_avals = [get_aval(p) for p in primals_out]

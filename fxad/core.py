@@ -61,23 +61,26 @@ class ShapedArray:
 
 
 _PYTHON_SCALAR_AVALS = {t: ShapedArray((), d, True) for t, d in dtypes.python_scalar_dtypes.items()}
+# Avals of scalar types, filled in as NumPy scalar types are met (each has one dtype).
+_SCALAR_AVALS = dict(_PYTHON_SCALAR_AVALS)
 
 
 def get_aval(x):
     """The abstract value of a tracer, NumPy value or Python scalar; TypeError for anything else."""
-    if isinstance(x, Tracer):
-        return x.aval
     t = type(x)
     if t is np.ndarray:
         return ShapedArray(x.shape, x.dtype)
-    aval = _PYTHON_SCALAR_AVALS.get(t)
+    aval = _SCALAR_AVALS.get(t)
     if aval is not None:
         return aval
+    if isinstance(x, Tracer):
+        return x.aval
     if isinstance(x, np.generic):
-        return ShapedArray((), x.dtype)
+        aval = _SCALAR_AVALS[t] = ShapedArray((), x.dtype)
+        return aval
     if isinstance(x, np.ndarray):
         return ShapedArray(x.shape, x.dtype)
-    raise TypeError(f"Value {x!r} of type {t.__name__} is not a valid fxad type: expected an "
+    raise TypeError(f"Value {x!r:.80} of type {t.__name__} is not a valid fxad type: expected an "
                     f"array, a NumPy scalar or a Python bool/int/float/complex.")
 
 

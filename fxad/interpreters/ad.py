@@ -105,7 +105,7 @@ class JVPTrace(Trace):
                 primals.append(x)
                 tangents.append(None)
         if not own:
-            return core.bind_on(self.parent, primitive, args, params)
+            return self.parent.process_primitive(primitive, args, params)
         for i, t in enumerate(tangents):
             if t is None:
                 tangents[i] = Zero(get_aval(args[i]))
@@ -237,13 +237,16 @@ def backward_pass(jaxpr, consts, args, cotangents_out):
             linear_vars.add(v)
         else:
             env[v] = x
+    Literal = core.Literal
     linear_eqns = []
     for eqn in jaxpr.eqns:
-        if any(type(v) is core.Var and v in linear_vars for v in eqn.invars):
-            linear_eqns.append(eqn)
-            linear_vars.update(eqn.outvars)
+        for v in eqn.invars:
+            if type(v) is not Literal and v in linear_vars:
+                linear_eqns.append(eqn)
+                linear_vars.update(eqn.outvars)
+                break
         else:
-            invals = [v.val if type(v) is core.Literal else env[v] for v in eqn.invars]
+            invals = [v.val if type(v) is Literal else env[v] for v in eqn.invars]
             out = eqn.primitive.bind(*invals, **eqn.params)
             if eqn.primitive.multiple_results:
                 env.update(zip(eqn.outvars, out))
@@ -251,15 +254,8 @@ def backward_pass(jaxpr, consts, args, cotangents_out):
                 env[eqn.outvars[0]] = out
 
     ct_env = {}
-
-    def write_ct(v, ct):
-        if type(v) is core.Literal or v not in linear_vars or ct is None or type(ct) is Zero:
-            return
-        prev = ct_env.get(v)
-        ct_env[v] = ct if prev is None else add_tangents(prev, ct)
-
     for v, ct in zip(jaxpr.outvars, cotangents_out):
-        write_ct(v, ct)
+        _write_ct(ct_env, linear_vars, v, ct)
     for eqn in reversed(linear_eqns):
         prim = eqn.primitive
         if prim.multiple_results:
@@ -271,8 +267,14 @@ def backward_pass(jaxpr, consts, args, cotangents_out):
             cts = ct_env.pop(eqn.outvars[0], None)
             if cts is None:
                 continue
-        invals = [v.val if type(v) is core.Literal else
-                  (UndefinedPrimal(v.aval) if v in linear_vars else env[v]) for v in eqn.invars]
+        invals = []
+        for v in eqn.invars:
+            if type(v) is Literal:
+                invals.append(v.val)
+            elif v in linear_vars:
+                invals.append(UndefinedPrimal(v.aval))
+            else:
+                invals.append(env[v])
         rule = prim.transpose
         if rule is None:
             raise NonLinearError(
@@ -281,7 +283,9 @@ def backward_pass(jaxpr, consts, args, cotangents_out):
                 f"inputs being transposed.")
         cts_in = rule(cts, *invals, **eqn.params)
         for v, ct in zip(eqn.invars, cts_in):
-            write_ct(v, ct)
+            if ct is not None and type(ct) is not Zero and type(v) is not Literal and v in linear_vars:
+                prev = ct_env.get(v)
+                ct_env[v] = ct if prev is None else add_tangents(prev, ct)
     results = []
     for v, x in zip(jaxpr.invars, args):
         if type(x) is UndefinedPrimal:
@@ -290,6 +294,13 @@ def backward_pass(jaxpr, consts, args, cotangents_out):
         else:
             results.append(None)
     return results
+
+
+def _write_ct(ct_env, linear_vars, v, ct):
+    if type(v) is core.Literal or v not in linear_vars or ct is None or type(ct) is Zero:
+        return
+    prev = ct_env.get(v)
+    ct_env[v] = ct if prev is None else add_tangents(prev, ct)
 
 
 def linear_error(primitive_name):

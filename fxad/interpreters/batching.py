@@ -48,7 +48,7 @@ class BatchTrace(Trace):
                 vals.append(x)
                 dims.append(None)
         if not own:
-            return core.bind_on(self.parent, primitive, args, params)
+            return self.parent.process_primitive(primitive, args, params)
         rule = primitive.batch
         if rule is None:
             raise NotImplementedError(f"Batching rule for '{primitive.name}' not implemented")

@@ -155,7 +155,9 @@ class PartialEvalTrace(DynamicJaxprTrace):
             if type(x) is DynamicJaxprTracer and x._trace is self:
                 break
         else:
-            return core.bind_on(self.parent, primitive, args, params)
+            # All known: computed now by the parent (which, like every trace, treats values
+            # that are not its own tracers as constants).
+            return self.parent.process_primitive(primitive, args, params)
         rule = primitive.partial_eval
         if rule is not None:
             return rule(self, args, params)
