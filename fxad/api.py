@@ -15,6 +15,7 @@ from .interpreters import partial_eval as pe
 from .interpreters.ad import Zero
 from .lax import shapes as lax_shapes
 from .lax.call import jit_p
+from .lax.elementwise import convert_element_type
 from .tree_util import tree_flatten, tree_unflatten, tree_map, treedef_is_leaf
 
 __all__ = ['make_jaxpr', 'jit', 'jvp', 'linearize', 'vjp', 'linear_transpose', 'grad',
@@ -151,10 +152,20 @@ class _Jitted:
         self.fun = fun
         self.static_argnums = _static_argnums_tuple(static_argnums)
         names = (static_argnames,) if isinstance(static_argnames, str) else tuple(static_argnames)
+        self.named_argnums = set()  # static positions that may also be passed by keyword
         if self.static_argnums and not names:
             try:
                 params = list(inspect.signature(fun).parameters)
                 names = tuple(params[i] for i in self.static_argnums if 0 <= i < len(params))
+                self.named_argnums = {i for i in self.static_argnums if 0 <= i < len(params)}
+            except (TypeError, ValueError):
+                pass
+        elif names and not self.static_argnums:
+            try:
+                params = list(inspect.signature(fun).parameters.values())
+                self.static_argnums = tuple(i for i, p in enumerate(params) if p.name in names and p.kind in (
+                    p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD))
+                self.named_argnums = set(self.static_argnums)
             except (TypeError, ValueError):
                 pass
         self.static_argnames = names
@@ -162,8 +173,9 @@ class _Jitted:
         functools.update_wrapper(self, fun)
 
     def _signature(self, args, kwargs):
+        nums = [i for i in self.static_argnums if i < len(args) or i not in self.named_argnums]
         dyn_args, dyn_kwargs, static_vals, static_kw = _split_static(
-            args, kwargs, self.static_argnums, self.static_argnames, 'jit')
+            args, kwargs, nums, self.static_argnames, 'jit')
         try:
             hash((static_vals, static_kw))
         except TypeError:
@@ -198,7 +210,7 @@ class _Jitted:
         else:
             (closed, out_tree), hoisted = entry, []
         outs = jit_p.bind(*hoisted, *flat, name=_fun_name(self.fun), jaxpr=closed)
-        return tree_unflatten(out_tree, outs)
+        return tree_unflatten(out_tree, [_to_numpy(x) for x in outs])
 
 
 def _hashable(v):
@@ -447,6 +459,11 @@ def vjp(fun, *primals, has_aux=False):
             if ca.shape != a.shape:
                 raise ValueError(f"vjp: cotangent leaf {i} has shape {ca.shape} but the primal "
                                  f"output has shape {a.shape}")
+            if dtypes.is_float(a.dtype) and ca.dtype != a.dtype:
+                if not ca.weak_type:
+                    raise TypeError(f"vjp: cotangent leaf {i} has dtype {ca.dtype.name} but the primal "
+                                    f"output has dtype {a.dtype.name}; cotangent dtypes must equal output dtypes")
+                flat_ct[i] = convert_element_type(c, a.dtype)  # a Python scalar takes the output's dtype
         return tree_unflatten(in_tree, [_to_numpy(x) for x in vjp_flat(flat_ct)])
 
     out = tree_unflatten(out_tree, [_to_numpy(x) for x in primals_out])

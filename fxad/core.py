@@ -161,6 +161,8 @@ class EvalTrace(Trace):
         for x in args:
             if isinstance(x, Tracer):
                 raise UnexpectedTracerError(x, f"a call to '{primitive.name}' outside any active transformation")
+        # The shape rule runs eagerly too, so eager and traced code reject the same inputs.
+        primitive.abstract_eval(*[get_aval(x) for x in args], **params)
         return primitive.impl(*args, **params)
 
 

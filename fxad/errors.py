@@ -40,6 +40,18 @@ class TracerIntegerConversionError(FxadTypeError):
             f"for traced indices, or mark the argument static with static_argnums.")
 
 
+class NonConcreteBooleanIndexError(FxadTypeError):
+    """A boolean mask whose values are unknown (traced) was used as an index: x[mask]."""
+
+    def __init__(self, aval):
+        super().__init__(
+            f"Array boolean indices must be concrete; got a traced mask {aval.str_short()}. "
+            f"The shape of x[mask] depends on how many entries of the mask are True, which is "
+            f"unknown while tracing under jit, make_jaxpr or vmap. Use fnp.where(mask, x, 0) to "
+            f"keep the shape (for example to sum over the masked entries), or compute the mask "
+            f"outside the transformation.")
+
+
 class UnexpectedTracerError(Exception):
     """A tracer escaped the transformation that created it and was used after it ended."""
 

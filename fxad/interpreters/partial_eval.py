@@ -6,7 +6,7 @@
 how linearize splits the primal computation from the linear tangent jaxpr.
 """
 from .. import core
-from ..core import (ClosedJaxpr, Jaxpr, JaxprEqn, Literal, ShapedArray, Trace, Tracer, Var,
+from ..core import (ClosedJaxpr, Jaxpr, JaxprEqn, Literal, Trace, Tracer, Var,
                     get_aval, is_literalable)
 
 
@@ -35,15 +35,16 @@ class JaxprBuilder:
 
 
 class DynamicJaxprTracer(Tracer):
-    __slots__ = ('var',)
+    # The slot is not named `var`: that name is the array method x.var() on every tracer.
+    __slots__ = ('jaxpr_var',)
 
     def __init__(self, trace, var):
         self._trace = trace
-        self.var = var
+        self.jaxpr_var = var
 
     @property
     def aval(self):
-        return self.var.aval
+        return self.jaxpr_var.aval
 
 
 class DynamicJaxprTrace(Trace):
@@ -61,7 +62,7 @@ class DynamicJaxprTrace(Trace):
 
     def to_atom(self, x):
         if type(x) is DynamicJaxprTracer and x._trace is self:
-            return x.var
+            return x.jaxpr_var
         if is_literalable(x) and type(self) is DynamicJaxprTrace:
             return Literal(x, get_aval(x))
         if isinstance(x, Tracer):

@@ -4,6 +4,8 @@ dimension_numbers = ((lhs_contracting, rhs_contracting), (lhs_batch, rhs_batch))
 has the batch dims, then lhs's free dims, then rhs's free dims. It is bilinear: its JVP is two
 dot_generals and each transpose is a dot_general of the cotangent with the other operand.
 """
+import math
+
 import numpy as np
 
 from .. import dtypes
@@ -23,17 +25,23 @@ def _dot_general_impl(lhs, rhs, *, dimension_numbers):
     (lc, rc), (lb, rb) = dimension_numbers
     lhs = np.asarray(lhs)
     rhs = np.asarray(rhs)
+    ls, rs = lhs.shape, rhs.shape
     lf = _free_dims(lhs.ndim, lc, lb)
     rf = _free_dims(rhs.ndim, rc, rb)
-    bshape = [lhs.shape[i] for i in lb]
-    lfs = [lhs.shape[i] for i in lf]
-    rfs = [rhs.shape[i] for i in rf]
-    k = int(np.prod([lhs.shape[i] for i in lc], dtype=np.int64))
-    nb = int(np.prod(bshape, dtype=np.int64))
-    # (batch, lhs free, contract) @ (batch, contract, rhs free) as one matmul.
-    a = np.transpose(lhs, list(lb) + lf + list(lc)).reshape(nb, -1, k)
-    b = np.transpose(rhs, list(rb) + list(rc) + rf).reshape(nb, k, -1)
-    out = np.matmul(a, b).reshape(bshape + lfs + rfs)
+    out_shape = tuple(ls[i] for i in lb) + tuple(ls[i] for i in lf) + tuple(rs[i] for i in rf)
+    k = math.prod(ls[i] for i in lc)
+    m = math.prod(ls[i] for i in lf)
+    n = math.prod(rs[i] for i in rf)
+    # (batch, lhs free, contract) @ (batch, contract, rhs free) as one matmul (a 2-D one when
+    # there is no batch); sizes are explicit because a -1 is ambiguous for zero-size operands.
+    a = lhs.transpose(list(lb) + lf + list(lc))
+    b = rhs.transpose(list(rb) + list(rc) + rf)
+    if lb:
+        nb = math.prod(ls[i] for i in lb)
+        a, b = a.reshape(nb, m, k), b.reshape(nb, k, n)
+    else:
+        a, b = a.reshape(m, k), b.reshape(k, n)
+    out = np.matmul(a, b).reshape(out_shape)
     return out[()] if out.ndim == 0 else out
 
 
@@ -89,19 +97,14 @@ def _ranges_like(*lists):
         start += len(xs)
 
 
-def _transpose_lhs(ct, x_aval, y, dimension_numbers, swap_ans=False):
-    # ct has dims (batch, x free, y free) -- or (batch, y free, x free) when swap_ans.
-    # Contract ct's y-free dims with y's free dims, keep the batch, then put the result
-    # (batch, x free, x contracting in y's order) back into x's layout.
+def _transpose_lhs(ct, x_aval, y, dimension_numbers):
+    # ct has dims (batch, x free, y free). Contract ct's y-free dims with y's free dims, keep
+    # the batch, then put the result (batch, x free, x contracting in y's order) into x's layout.
     from .shapes import transpose
     (xc, yc), (xb, yb) = dimension_numbers
-    y_ndim = get_aval(y).ndim
     x_free = _free_dims(x_aval.ndim, xc, xb)
-    y_free = _free_dims(y_ndim, yc, yb)
-    if swap_ans:
-        ans_batch, ans_y, _ = _ranges_like(xb, y_free, x_free)
-    else:
-        ans_batch, _, ans_y = _ranges_like(xb, x_free, y_free)
+    y_free = _free_dims(get_aval(y).ndim, yc, yb)
+    ans_batch, _, ans_y = _ranges_like(xb, x_free, y_free)
     dims = ((tuple(ans_y), tuple(y_free)), (tuple(ans_batch), tuple(yb)))
     xc_in_y_order = [xc[i] for i in np.argsort(yc)]
     out_axes = np.argsort(list(xb) + x_free + xc_in_y_order)
@@ -109,9 +112,18 @@ def _transpose_lhs(ct, x_aval, y, dimension_numbers, swap_ans=False):
 
 
 def _transpose_rhs(ct, x, y_aval, dimension_numbers):
+    # x on the left, as in the primal: dot_general(x, ct) contracts x's free dims with ct's
+    # x-free dims and gives (batch, y contracting in x's order, y free) -- for a matrix product
+    # x^T ct, already in y's layout, so the transpose is the identity and vanishes.
+    from .shapes import transpose
     (xc, yc), (xb, yb) = dimension_numbers
-    swapped = ((yc, xc), (yb, xb))
-    return _transpose_lhs(ct, y_aval, x, swapped, swap_ans=True)
+    x_free = _free_dims(get_aval(x).ndim, xc, xb)
+    y_free = _free_dims(y_aval.ndim, yc, yb)
+    ans_batch, ans_x, _ = _ranges_like(xb, x_free, y_free)
+    dims = ((tuple(x_free), tuple(ans_x)), (tuple(xb), tuple(ans_batch)))
+    yc_in_x_order = [yc[i] for i in np.argsort(xc)]
+    out_axes = np.argsort(list(yb) + yc_in_x_order + y_free)
+    return transpose(dot_general(x, ct, dims), tuple(int(a) for a in out_axes))
 
 
 def _dot_general_transpose(ct, lhs, rhs, *, dimension_numbers):

@@ -298,10 +298,9 @@ def _bcast_scalar_zero(x, y):
 def _pow_jvp_rhs(g, x, y):
     # d/dy x**y = log(x) * x**y, with 0 where x == 0.
     x_is_zero = eq(x, _const(x, 0))
-    safe_x = select_n(x_is_zero, x, _one(x)) if get_aval(x).shape else x
-    log_x = log(safe_x)
-    if get_aval(x).shape:
-        log_x = select_n(x_is_zero, log_x, np.zeros(get_aval(x).shape, get_aval(x).dtype))
+    aval = get_aval(x)
+    ones, zeros = np.ones(aval.shape, aval.dtype)[()], np.zeros(aval.shape, aval.dtype)[()]
+    log_x = select_n(x_is_zero, log(select_n(x_is_zero, x, ones)), zeros)
     return mul(g, mul(log_x, pow(x, y)))
 
 

@@ -21,8 +21,9 @@ def check_arg(x, fname):
             raise TypeError(f"fxad.numpy.{fname} got an array of dtype {x.dtype}, which is not a "
                             f"numeric dtype (bool, integer, floating or complex)")
         return x
-    if isinstance(x, _PY_SCALARS):  # subclasses of Python scalars (e.g. IntEnum)
-        return type(x).__mro__[-2](x)
+    for t in _PY_SCALARS:  # subclasses of Python scalars (IntEnum, ...) become plain ones
+        if isinstance(x, t):
+            return t(x)
     raise TypeError(f"fxad.numpy.{fname} got an argument of type {type(x).__name__}, which is "
                     f"not an array or a number")
 

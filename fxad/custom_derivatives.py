@@ -1,0 +1,702 @@
+"""custom_jvp and custom_vjp: derivative rules written by the user for a Python function.
+
+A call of a custom function traces it into a jaxpr and binds one higher-order primitive,
+`custom_jvp_call` or `custom_vjp_call`, holding that jaxpr (how to evaluate the function) and
+the user's rule (how to differentiate it). Evaluation, jit and vmap transform the jaxpr;
+differentiation runs the rule instead of differentiating the jaxpr.
+
+- custom_jvp_call's JVP rule runs the user's JVP rule on the parent trace. Reverse mode needs
+  nothing more: linearize partially evaluates the rule's own operations and transposes them.
+- custom_vjp_call's JVP rule runs `fwd` on the primals and applies `custom_lin` to the tangents:
+  a primitive standing for the (unknown) linear map, whose transpose calls `bwd` with the
+  residuals. Only linearize/vjp/grad ever transpose it; evaluating it (forward mode) is an error.
+
+Calling conventions of the rules held in the equations' params (flat lists throughout):
+  jvp(consts, primals, tangents) -> (primals_out, tangents_out)   tangents are materialized;
+                                                                   tangents_out is Zero for
+                                                                   non-float outputs
+  fwd(primals) -> (primals_out, residuals, res_info)
+  bwd(res_info, residuals, cotangents_out) -> one cotangent (maybe Zero) per differentiable input
+`consts` are the leading operands that are not differentiated: values the function closes over
+(closure-converted into operands) and traced nondiff_argnums of a custom_jvp. `res_info` is
+static data that fwd hands to bwd (the residuals' tree structure; batch dims under vmap).
+A rule never closes over traced values itself, so equations stay valid after their tracing ends.
+"""
+import functools
+import inspect
+
+import numpy as np
+
+from . import core, dtypes
+from .api import _check_outputs, _fun_name
+from .core import Primitive, ShapedArray, Tracer, get_aval
+from .errors import UnexpectedTracerError
+from .interpreters import ad, batching
+from .interpreters import partial_eval as pe
+from .interpreters.ad import Zero
+from .lax.elementwise import convert_element_type, stop_gradient
+from .lax.reductions import reduce_sum
+from .tree_util import tree_flatten, tree_leaves, tree_map, tree_structure, tree_unflatten
+
+__all__ = ['custom_jvp', 'custom_vjp']
+
+
+# ---------------------------------------------------------------------------------------------
+# Arguments of a call: positions, nondiff_argnums, pytrees
+
+
+def _signature(fun):
+    try:
+        return inspect.signature(fun)
+    except (TypeError, ValueError):
+        return None
+
+
+def _resolve_kwargs(signature, args, kwargs, kind, name):
+    """Positional arguments only, defaults applied (nondiff_argnums count positions)."""
+    if signature is None:
+        if kwargs:
+            raise TypeError(f"{kind} function {name} was called with keyword arguments, but its "
+                            f"signature cannot be inspected to map them to positions; pass all "
+                            f"arguments positionally.")
+        return args
+    bound = signature.bind(*args, **kwargs)
+    bound.apply_defaults()
+    if bound.kwargs:
+        raise TypeError(f"{kind} function {name} has keyword-only parameters "
+                        f"{sorted(bound.kwargs)}; a {kind} function takes positional arguments "
+                        f"(with defaults) only.")
+    return bound.args
+
+
+def _normalize_argnums(nondiff_argnums, nargs, kind, name):
+    out = set()
+    for i in nondiff_argnums:
+        if not -nargs <= i < nargs:
+            raise ValueError(f"{kind} function {name}: nondiff_argnums entry {i} is out of range "
+                             f"for a call with {nargs} positional arguments")
+        out.add(i % nargs)
+    return tuple(sorted(out))
+
+
+class _CallArgs:
+    """The static description of a call's positional arguments, held by the rules.
+
+    Differentiable arguments are flattened to leaves (operands). Nondiff arguments are static
+    values closed over by the traced function, except their leaves that are tracers: those are
+    operands too (`traced_nondiff`), so every transformation sees them, and rules get them
+    from the equation's operands. `split` returns the operands apart: no tracer is kept here.
+    """
+
+    @classmethod
+    def split(cls, args, nondiff_argnums, kind, name):
+        """(call, traced_nondiff, diff_leaves)."""
+        self = cls()
+        self.nargs = len(args)
+        self.nondiff_argnums = _normalize_argnums(nondiff_argnums, self.nargs, kind, name)
+        nondiff = set(self.nondiff_argnums)
+        self.diff_argnums = tuple(i for i in range(self.nargs) if i not in nondiff)
+        leaves, self.nondiff_tree = tree_flatten(tuple(args[i] for i in self.nondiff_argnums))
+        self.traced_positions = [j for j, x in enumerate(leaves) if isinstance(x, Tracer)]
+        traced_nondiff = [leaves[j] for j in self.traced_positions]
+        for j in self.traced_positions:
+            leaves[j] = None
+        self.nondiff_leaves = leaves
+        diff_leaves, self.diff_tree = tree_flatten(tuple(args[i] for i in self.diff_argnums))
+        self.diff_avals = []
+        for i in self.diff_argnums:
+            for x in tree_leaves(args[i]):
+                try:
+                    self.diff_avals.append(get_aval(x))
+                except TypeError:
+                    raise TypeError(f"{kind} function {name}: argument {i} has a leaf of type "
+                                    f"{type(x).__name__} ({x!r:.60}), which is not a valid fxad "
+                                    f"type: differentiable arguments must be arrays or Python "
+                                    f"numbers (or pytrees of them); list other arguments in "
+                                    f"nondiff_argnums.") from None
+        return self, traced_nondiff, diff_leaves
+
+    def nondiff_args(self, traced_vals):
+        leaves = list(self.nondiff_leaves)
+        for j, v in zip(self.traced_positions, traced_vals):
+            leaves[j] = v
+        return tree_unflatten(self.nondiff_tree, leaves)
+
+    def full_args(self, traced_vals, diff_leaves):
+        args = [None] * self.nargs
+        for i, a in zip(self.nondiff_argnums, self.nondiff_args(traced_vals)):
+            args[i] = a
+        for i, a in zip(self.diff_argnums, tree_unflatten(self.diff_tree, diff_leaves)):
+            args[i] = a
+        return args
+
+
+def _trace_call(fun, call, in_avals):
+    """fun's jaxpr on (traced nondiff leaves, diff leaves), closure-converted.
+
+    Returns (closed_jaxpr, hoisted, out_tree): `hoisted` are the tracers fun closes over,
+    which become the jaxpr's leading inputs.
+    """
+    k = len(call.traced_positions)
+    out_box = []
+
+    def flat_fun(*operands):
+        out = fun(*call.full_args(operands[:k], operands[k:]))
+        flat_out, out_tree = tree_flatten(out)
+        _check_outputs(flat_out, 'custom function', fun)
+        out_box.append(out_tree)
+        return flat_out
+
+    jaxpr, consts = pe.trace_to_jaxpr(flat_fun, in_avals)
+    closed, hoisted = pe.convert_tracer_consts(jaxpr, consts)
+    return closed, hoisted, out_box[0]
+
+
+def _shape_dtype(aval):
+    return f"shape {aval.shape} and dtype {aval.dtype.name}"
+
+
+def _check_primal_out(flat, tree, out_tree, out_avals, what):
+    """A rule's primal output must look like the function's output."""
+    if tree != out_tree:
+        raise TypeError(f"{what} must produce a primal output with the same container (pytree) "
+                        f"structure as the function's output: expected {out_tree}, got {tree}.")
+    for i, (x, a) in enumerate(zip(flat, out_avals)):
+        try:
+            xa = get_aval(x)
+        except TypeError:
+            raise TypeError(f"{what}: primal output leaf {i} has type {type(x).__name__}, which "
+                            f"is not a valid fxad type") from None
+        if xa.shape != a.shape or xa.dtype != a.dtype:
+            raise TypeError(f"{what}: primal output leaf {i} has {_shape_dtype(xa)}, but the "
+                            f"function's output has {_shape_dtype(a)}.")
+
+
+def _instantiate(t):
+    """Materialized zeros for a symbolic Zero (float0 zeros, a constant, for non-floats)."""
+    if type(t) is not Zero:
+        return t
+    if dtypes.is_float(t.aval.dtype):
+        return ad.zeros_like_aval(t.aval)
+    return np.zeros(t.aval.shape, dtypes.float0)
+
+
+def _check_closure_tangents(tangents, kind, name):
+    if any(type(t) is not Zero for t in tangents):
+        raise TypeError(
+            f"Detected differentiation of the {kind} function {name} with respect to a "
+            f"closed-over value. That isn't supported because the custom rule only specifies "
+            f"how to differentiate {name} with respect to its explicit arguments: pass the "
+            f"value as an argument instead.")
+
+
+# ---------------------------------------------------------------------------------------------
+# custom_jvp
+
+
+class _CustomFunction:
+    """What custom_jvp and custom_vjp share: arguments, the eager path, and then `_bind`."""
+    kind = rule_name = define_with = None
+
+    def __init__(self, fun, nondiff_argnums=()):
+        functools.update_wrapper(self, fun)
+        # Private storage: update_wrapper copies __dict__ into wrappers of this object (jit's
+        # included), where a public `fun` attribute would shadow theirs.
+        self._fun = fun
+        self._nondiff_argnums = tuple(nondiff_argnums)
+        self._sig = _signature(fun)
+
+    fun = property(lambda self: self._fun)
+    nondiff_argnums = property(lambda self: self._nondiff_argnums)
+
+    def __call__(self, *args, **kwargs):
+        name = _fun_name(self._fun)
+        if not self._has_rule():
+            raise AttributeError(f"No {self.rule_name} defined for {self.kind} function {name} "
+                                 f"using {self.define_with}.")
+        args = _resolve_kwargs(self._sig, args, kwargs, self.kind, name)
+        if type(core.current_trace()) is core.EvalTrace:
+            # No transformation: the rule is never needed (as in JAX).
+            _normalize_argnums(self._nondiff_argnums, len(args), self.kind, name)
+            return self._fun(*args)
+        call, traced_nondiff, diff_leaves = _CallArgs.split(
+            args, self._nondiff_argnums, self.kind, name)
+        return self._bind(name, call, traced_nondiff, diff_leaves)
+
+
+class custom_jvp(_CustomFunction):
+    """A function with a custom JVP rule (JAX's jax.custom_jvp), usable as a decorator.
+
+        @custom_jvp
+        def f(x): ...
+        @f.defjvp
+        def f_jvp(primals, tangents): return f(*primals), tangent_out
+
+    With nondiff_argnums the rule is called rule(*nondiff_args, primals, tangents), primals
+    and tangents holding the other arguments. The rule is written with fxad operations, so it is
+    itself differentiable (higher-order derivatives) and reverse mode transposes it. Derivatives
+    with respect to nondiff arguments are zero; with respect to values the function closes over
+    they are an error. The rule should take traced values as arguments rather than close over
+    them (a rule closing over a tracer of an enclosing jit fails when differentiated later).
+    """
+    kind, rule_name, define_with = 'custom_jvp', 'JVP', 'defjvp'
+
+    def __init__(self, fun, nondiff_argnums=()):
+        super().__init__(fun, nondiff_argnums)
+        self._jvp = None
+
+    jvp = property(lambda self: self._jvp)
+
+    def _has_rule(self):
+        return self._jvp is not None
+
+    def defjvp(self, jvp):
+        """Set the rule jvp(*nondiff_args, primals, tangents) -> (primal_out, tangent_out)."""
+        self._jvp = jvp
+        return jvp
+
+    def defjvps(self, *jvps):
+        """One function per argument, fn(tangent, primal_out, *primals) -> its contribution
+        to the output tangent (None: the output does not depend on that argument)."""
+        name = _fun_name(self._fun)
+        if self._nondiff_argnums:
+            raise TypeError(f"custom_jvp function {name}: defjvps cannot be used with "
+                            f"nondiff_argnums; use defjvp.")
+
+        def jvp(primals, tangents):
+            if len(jvps) != len(primals):
+                raise TypeError(f"custom_jvp function {name}: defjvps was given {len(jvps)} "
+                                f"functions but the function was called with {len(primals)} "
+                                f"arguments; give one per argument (None for no dependence).")
+            primal_out = self(*primals)
+            parts = [fn(t, primal_out, *primals) for fn, t in zip(jvps, tangents) if fn is not None]
+            if not parts:
+                return primal_out, tree_map(
+                    lambda p: _instantiate(Zero(ad.tangent_aval(get_aval(p)))), primal_out)
+            return primal_out, functools.reduce(
+                lambda a, b: tree_map(ad.add_tangents, a, b), parts)
+
+        jvp.__name__ = f"{name}_jvps"
+        self.defjvp(jvp)
+
+    def _bind(self, name, call, traced_nondiff, diff_leaves):
+        in_avals = [get_aval(x) for x in traced_nondiff] + call.diff_avals
+        closed, hoisted, out_tree = _trace_call(self._fun, call, in_avals)
+        consts = list(hoisted) + [stop_gradient(x) for x in traced_nondiff]
+        jvp = _flat_jvp_rule(self._jvp, call, len(hoisted), out_tree, closed.out_avals, name)
+        outs = custom_jvp_call_p.bind(*consts, *diff_leaves, name=name, call_jaxpr=closed,
+                                      jvp=jvp, num_consts=len(consts))
+        return tree_unflatten(out_tree, outs)
+
+
+def _flat_jvp_rule(rule, call, num_hoisted, out_tree, out_avals, name):
+    """The user's rule on flat lists, its output checked against the function's."""
+    what = f"Custom JVP rule {_fun_name(rule)} for function {name}"
+
+    def jvp(consts, primals, tangents):
+        nondiff = call.nondiff_args(consts[num_hoisted:])
+        out = rule(*nondiff, tree_unflatten(call.diff_tree, primals),
+                   tree_unflatten(call.diff_tree, tangents))
+        if not (isinstance(out, (tuple, list)) and len(out) == 2):
+            raise TypeError(f"{what} must produce a pair (list or tuple of length two) "
+                            f"representing primal and tangent outputs, got {out!r:.80}.")
+        primal_flat, primal_tree = tree_flatten(out[0])
+        _check_primal_out(primal_flat, primal_tree, out_tree, out_avals, what)
+        tangent_flat, tangent_tree = tree_flatten(out[1])
+        if tangent_tree != primal_tree:
+            raise TypeError(f"{what} must produce primal and tangent outputs with equal "
+                            f"container (pytree) structures, but got {primal_tree} and "
+                            f"{tangent_tree}.")
+        tangents_out = [_conform(t, a, what, f"the tangent of primal output leaf {i}",
+                                 "the primal output", TypeError)
+                        for i, (t, a) in enumerate(zip(tangent_flat, out_avals))]
+        return primal_flat, tangents_out
+
+    jvp.__name__ = _fun_name(rule)
+    return jvp
+
+
+def _conform(x, aval, what, whose, ref, error):
+    """x as the (co)tangent of a value typed `aval`: Zero if that value is not a float, a
+    Python scalar cast to its dtype; `error` for a wrong shape or dtype. Messages name `whose`
+    (x) and `ref` (the value)."""
+    try:
+        xa = get_aval(x)
+    except TypeError:
+        raise TypeError(f"{what}: {whose} has type {type(x).__name__}, which is not a valid "
+                        f"fxad type") from None
+    if not dtypes.is_float(aval.dtype):
+        return Zero(ad.tangent_aval(aval))
+    if xa.shape != aval.shape:
+        raise error(f"{what}: {whose} has shape {xa.shape} but {ref} has shape {aval.shape}.")
+    if xa.dtype != aval.dtype:
+        if not xa.weak_type:
+            raise error(f"{what}: {whose} has dtype {xa.dtype.name} but {ref} has dtype "
+                        f"{aval.dtype.name}.")
+        x = convert_element_type(x, aval.dtype)
+    return x
+
+
+# ---------------------------------------------------------------------------------------------
+# Rules shared by custom_jvp_call and custom_vjp_call
+
+
+def _call_impl(*args, call_jaxpr, **_):
+    return core.eval_jaxpr(call_jaxpr.jaxpr, call_jaxpr.consts, *args)
+
+
+def _call_abstract_eval(*avals, name, call_jaxpr, **_):
+    expected = call_jaxpr.in_avals
+    if len(avals) != len(expected):
+        raise TypeError(f"custom function '{name}' takes {len(expected)} operands, got {len(avals)}")
+    for i, (a, e) in enumerate(zip(avals, expected)):
+        if a.shape != e.shape or a.dtype != e.dtype:
+            raise TypeError(f"custom function '{name}' operand {i} should be {e.str_short()}, "
+                            f"got {a.str_short()}")
+    return call_jaxpr.out_avals
+
+
+def _call_partial_eval(trace, args, params):
+    # Unknown operands only arise while building a linear function (linearize), which needs
+    # no custom rule any more: inline the call (as JAX does), so it can be transposed.
+    call_jaxpr = params['call_jaxpr']
+    return core.call_on(trace, core.eval_jaxpr, call_jaxpr.jaxpr, call_jaxpr.consts, *args)
+
+
+def _call_transpose(cts, *args, call_jaxpr, **_):
+    # A custom function applied linearly (e.g. under linear_transpose) transposes its body.
+    return ad.backward_pass(call_jaxpr.jaxpr, call_jaxpr.consts, list(args), list(cts))
+
+
+def _axis_size(vals, dims):
+    return next(get_aval(v).shape[d] for v, d in zip(vals, dims) if d is not None)
+
+
+def _with_batch_dim(aval, size, dim):
+    return ShapedArray(aval.shape[:dim] + (size,) + aval.shape[dim:], aval.dtype, aval.weak_type)
+
+
+def _batch_rule(fun, args, dims, size, rule):
+    """batch_flat of a user rule run by a batched equation, with a hint on the likely error."""
+    try:
+        return batching.batch_flat(fun, args, dims, size)
+    except UnexpectedTracerError as e:
+        raise TypeError(
+            f"The custom rule {rule} was run batched (vmap inside a differentiation) and met a "
+            f"value of another transformation; it probably closes over a value that vmap "
+            f"batches. Pass such values to the custom function as arguments (nondiff_argnums "
+            f"for custom_jvp) instead of closing over them.") from e
+
+
+def _at_dim0(x, d, size):
+    """x with its batch dim at 0 (broadcast if unbatched); a Zero gets the batched aval."""
+    if type(x) is Zero:
+        return Zero(_with_batch_dim(x.aval, size, 0))
+    return batching.matchaxis(size, d, 0, x)
+
+
+# ---------------------------------------------------------------------------------------------
+# The custom_jvp_call primitive
+
+custom_jvp_call_p = Primitive('custom_jvp_call', multiple_results=True)
+
+
+def _custom_jvp_call_jvp(primals, tangents, *, name, call_jaxpr, jvp, num_consts):
+    _check_closure_tangents(tangents[:num_consts], 'custom_jvp', name)
+    diff_tangents = [_instantiate(t) for t in tangents[num_consts:]]
+    return jvp(list(primals[:num_consts]), list(primals[num_consts:]), diff_tangents)
+
+
+def _custom_jvp_call_batch(vals, dims, *, name, call_jaxpr, jvp, num_consts):
+    size = _axis_size(vals, dims)
+    n_out = len(call_jaxpr.out_avals)
+    # Outputs are all batched at 0, so that the batched rule's outputs match them.
+    batched_call, out_dims = batching.batch_jaxpr(call_jaxpr, size, dims, [0] * n_out)
+    batched_jvp = _batch_jvp_rule(jvp, size, list(dims), num_consts)
+    outs = custom_jvp_call_p.bind(*vals, name=name, call_jaxpr=batched_call, jvp=batched_jvp,
+                                  num_consts=num_consts)
+    return outs, out_dims
+
+
+def _batch_jvp_rule(jvp, size, dims, num_consts):
+    """vmap of a flat JVP rule: a tangent is batched like its primal; outputs batched at 0."""
+    diff_dims = dims[num_consts:]
+
+    def batched_jvp(consts, primals, tangents):
+        n_out = []
+
+        def rule(*args):
+            nc, n = num_consts, num_consts + len(primals)
+            primals_out, tangents_out = jvp(list(args[:nc]), list(args[nc:n]), list(args[n:]))
+            n_out.append(len(primals_out))
+            return list(primals_out) + list(tangents_out)
+
+        outs, out_dims = _batch_rule(rule, list(consts) + list(primals) + list(tangents),
+                                     dims + diff_dims, size, jvp.__name__)
+        outs = [_at_dim0(x, d, size) for x, d in zip(outs, out_dims)]
+        return outs[:n_out[0]], outs[n_out[0]:]
+
+    batched_jvp.__name__ = jvp.__name__
+    return batched_jvp
+
+
+custom_jvp_call_p.impl = _call_impl
+custom_jvp_call_p.abstract_eval = _call_abstract_eval
+custom_jvp_call_p.jvp = _custom_jvp_call_jvp
+custom_jvp_call_p.batch = _custom_jvp_call_batch
+custom_jvp_call_p.partial_eval = _call_partial_eval
+custom_jvp_call_p.transpose = _call_transpose
+
+
+# ---------------------------------------------------------------------------------------------
+# custom_vjp
+
+
+class custom_vjp(_CustomFunction):
+    """A function with a custom VJP rule (JAX's jax.custom_vjp), usable as a decorator.
+
+        @custom_vjp
+        def f(x, y): ...
+        def f_fwd(x, y): return f(x, y), residuals
+        def f_bwd(residuals, ct): return (ct_x, ct_y)
+        f.defvjp(f_fwd, f_bwd)
+
+    fwd takes the function's arguments; bwd(*nondiff_args, residuals, ct) returns a tuple with
+    one cotangent per differentiable argument, shaped like it (None: zero). Reverse mode only:
+    forward mode (jvp, jacfwd) raises TypeError. nondiff_argnums are for non-array values
+    (callables, shapes, strings); pass arrays as ordinary arguments.
+    """
+
+    kind, rule_name, define_with = 'custom_vjp', 'VJP', 'defvjp'
+
+    def __init__(self, fun, nondiff_argnums=()):
+        super().__init__(fun, nondiff_argnums)
+        self._fwd = None
+        self._bwd = None
+
+    fwd = property(lambda self: self._fwd)
+    bwd = property(lambda self: self._bwd)
+
+    def _has_rule(self):
+        return self._fwd is not None
+
+    def defvjp(self, fwd, bwd):
+        """Set fwd(*args) -> (out, residuals) and bwd(*nondiff_args, residuals, ct) -> cts."""
+        self._fwd = fwd
+        self._bwd = bwd
+
+    def _bind(self, name, call, traced_nondiff, diff_leaves):
+        if traced_nondiff:
+            raise TypeError(f"custom_vjp function {name}: an argument in nondiff_argnums "
+                            f"{call.nondiff_argnums} is a traced value "
+                            f"({traced_nondiff[0]!r:.80}). nondiff_argnums are for non-array "
+                            f"values (callables, shapes, strings); pass arrays as regular "
+                            f"arguments and return None for their cotangents in bwd.")
+        closed, hoisted, out_tree = _trace_call(self._fun, call, call.diff_avals)
+        fwd = _flat_fwd(self._fwd, call, out_tree, closed.out_avals, name)
+        bwd = _flat_bwd(self._bwd, call, out_tree, name)
+        outs = custom_vjp_call_p.bind(*hoisted, *diff_leaves, name=name, call_jaxpr=closed,
+                                      fwd=fwd, bwd=bwd, num_consts=len(hoisted))
+        return tree_unflatten(out_tree, outs)
+
+
+def _flat_fwd(fwd, call, out_tree, out_avals, name):
+    what = f"Custom VJP fwd rule {_fun_name(fwd)} for function {name}"
+
+    def fwd_flat(primals):
+        out = fwd(*call.full_args([], primals))
+        if not (isinstance(out, (tuple, list)) and len(out) == 2):
+            raise TypeError(f"{what} must produce a pair (list or tuple of length two) of the "
+                            f"primal output and the residuals, got {out!r:.80}.")
+        primal_flat, primal_tree = tree_flatten(out[0])
+        _check_primal_out(primal_flat, primal_tree, out_tree, out_avals, what)
+        res, res_tree = tree_flatten(out[1])
+        for i, r in enumerate(res):
+            try:
+                get_aval(r)
+            except TypeError:
+                raise TypeError(f"{what}: residual leaf {i} has type {type(r).__name__}; "
+                                f"residuals must be arrays or Python numbers (or pytrees of "
+                                f"them). Close over static values in bwd instead.") from None
+        return primal_flat, res, res_tree
+
+    fwd_flat.__name__ = _fun_name(fwd)
+    return fwd_flat
+
+
+def _flat_bwd(bwd, call, out_tree, name):
+    what = f"Custom VJP bwd rule {_fun_name(bwd)} for function {name}"
+    nondiff = call.nondiff_args([])
+    arg_avals = tree_unflatten(call.diff_tree, call.diff_avals)
+
+    def bwd_flat(res_tree, res, cts):
+        out = bwd(*nondiff, tree_unflatten(res_tree, res), tree_unflatten(out_tree, cts))
+        return _flatten_bwd_output(out, arg_avals, call.diff_argnums, what)
+
+    bwd_flat.__name__ = _fun_name(bwd)
+    return bwd_flat
+
+
+def _flatten_bwd_output(out, arg_avals, argnums, what):
+    """bwd's tuple of cotangents -> one cotangent (or Zero) per differentiable leaf."""
+    if not isinstance(out, (tuple, list)):
+        raise TypeError(f"{what} must produce a tuple with one cotangent per differentiable "
+                        f"argument ({len(arg_avals)}), got {type(out).__name__}; for a single "
+                        f"argument return (ct,).")
+    if len(out) != len(arg_avals):
+        raise TypeError(f"{what} must produce {len(arg_avals)} cotangents, one per "
+                        f"differentiable argument (positions {list(argnums)}), but produced "
+                        f"{len(out)}.")
+    flat = []
+    for argnum, ct, avals in zip(argnums, out, arg_avals):
+        # None stands for zeros of a whole argument or of any subtree of it.
+        ct_leaves, ct_tree = tree_flatten(ct, is_leaf=lambda x: x is None)
+        try:
+            subtrees = ct_tree.flatten_up_to(avals)
+        except ValueError:
+            subtrees = None
+        if subtrees is None or any(c is not None and not isinstance(s, ShapedArray)
+                                   for c, s in zip(ct_leaves, subtrees)):
+            raise TypeError(f"{what}: the cotangent for argument {argnum} has structure "
+                            f"{ct_tree} but the argument has structure {tree_structure(avals)}.")
+        for c, sub in zip(ct_leaves, subtrees):
+            if c is None:
+                flat.extend(Zero(ad.tangent_aval(a)) for a in tree_leaves(sub))
+            else:
+                # ValueError for shapes and dtypes, as JAX raises.
+                flat.append(_conform(c, sub, what, f"the cotangent for argument {argnum}",
+                                     "the argument", ValueError))
+    return flat
+
+
+# ---------------------------------------------------------------------------------------------
+# The custom_vjp_call primitive
+
+custom_vjp_call_p = Primitive('custom_vjp_call', multiple_results=True)
+
+
+def _custom_vjp_call_jvp(primals, tangents, *, name, call_jaxpr, fwd, bwd, num_consts):
+    _check_closure_tangents(tangents[:num_consts], 'custom_vjp', name)
+    diff_tangents = tangents[num_consts:]
+    primals_out, res, res_info = fwd(list(primals[num_consts:]))
+    out_avals = tuple(ad.tangent_aval(a) for a in call_jaxpr.out_avals)
+    nonzeros = tuple(type(t) is not Zero for t in diff_tangents)
+    lin_outs = iter(custom_lin_p.bind(
+        *res, *[t for t in diff_tangents if type(t) is not Zero], name=name, bwd=bwd,
+        res_info=res_info, num_res=len(res), out_avals=out_avals, nonzeros=nonzeros))
+    return primals_out, [next(lin_outs) if dtypes.is_float(a.dtype) else Zero(a) for a in out_avals]
+
+
+def _custom_vjp_call_batch(vals, dims, *, name, call_jaxpr, fwd, bwd, num_consts):
+    size = _axis_size(vals, dims)
+    n_out = len(call_jaxpr.out_avals)
+    batched_call, out_dims = batching.batch_jaxpr(call_jaxpr, size, dims, [0] * n_out)
+    diff_dims = list(dims[num_consts:])
+    outs = custom_vjp_call_p.bind(
+        *vals, name=name, call_jaxpr=batched_call, fwd=_batch_fwd(fwd, size, diff_dims, n_out),
+        bwd=_batch_bwd(bwd, size, diff_dims), num_consts=num_consts)
+    return outs, out_dims
+
+
+def _batch_fwd(fwd, size, dims, n_out):
+    """vmap of a flat fwd: outputs batched at 0; residual batch dims go into res_info."""
+    def batched_fwd(primals):
+        infos = []
+
+        def run(*args):
+            primals_out, res, info = fwd(list(args))
+            infos.append(info)
+            return list(primals_out) + list(res)
+
+        outs, out_dims = _batch_rule(run, list(primals), dims, size, fwd.__name__)
+        primals_out = [_at_dim0(x, d, size) for x, d in zip(outs[:n_out], out_dims[:n_out])]
+        return primals_out, outs[n_out:], (infos[0], tuple(out_dims[n_out:]))
+
+    batched_fwd.__name__ = fwd.__name__
+    return batched_fwd
+
+
+def _batch_bwd(bwd, size, in_dims):
+    """vmap of a flat bwd (cotangents batched at 0), giving each input's cotangent its batch
+    dim; an unbatched input used by every batch member gets the sum of their cotangents."""
+    def batched_bwd(res_info, res, cts):
+        inner_info, res_dims = res_info
+        nr = len(res)
+        cts_in, ct_dims = _batch_rule(
+            lambda *args: bwd(inner_info, list(args[:nr]), list(args[nr:])),
+            list(res) + list(cts), list(res_dims) + [0] * len(cts), size, bwd.__name__)
+        return [_match_cotangent(ct, d, want, size) for ct, d, want in zip(cts_in, ct_dims, in_dims)]
+
+    batched_bwd.__name__ = bwd.__name__
+    return batched_bwd
+
+
+def _match_cotangent(ct, d, want, size):
+    if type(ct) is Zero:
+        return ct if want is None else Zero(_with_batch_dim(ct.aval, size, want))
+    if want is None:
+        return ct if d is None else reduce_sum(ct, (d,))
+    return batching.matchaxis(size, d, want, ct)
+
+
+custom_vjp_call_p.impl = _call_impl
+custom_vjp_call_p.abstract_eval = _call_abstract_eval
+custom_vjp_call_p.jvp = _custom_vjp_call_jvp
+custom_vjp_call_p.batch = _custom_vjp_call_batch
+custom_vjp_call_p.partial_eval = _call_partial_eval
+custom_vjp_call_p.transpose = _call_transpose
+
+
+# ---------------------------------------------------------------------------------------------
+# custom_lin: the linear map of a custom_vjp function, known only through its transpose (bwd).
+# Operands: residuals, then the nonzero input tangents; outputs: tangents of float outputs.
+
+custom_lin_p = Primitive('custom_lin', multiple_results=True)
+
+
+def _custom_lin_impl(*args, name, **_):
+    raise _forward_mode_error(name)
+
+
+def _custom_lin_jvp(primals, tangents, *, name, **_):
+    # Differentiating the linear map again is forward mode through the custom_vjp function.
+    raise _forward_mode_error(name)
+
+
+def _forward_mode_error(name):
+    return TypeError(f"can't apply forward-mode autodiff (jvp) to a custom_vjp function: {name} "
+                     f"defines only a reverse-mode rule (defvjp), so jvp, jacfwd and evaluating "
+                     f"a linearized function are not defined for it. Use grad, vjp or jacrev, or "
+                     f"define {name} with custom_jvp.")
+
+
+def _custom_lin_abstract_eval(*avals, out_avals, **_):
+    return [a for a in out_avals if dtypes.is_float(a.dtype)]
+
+
+def _custom_lin_transpose(cts, *args, name, bwd, res_info, num_res, out_avals, nonzeros):
+    cts = iter(cts)
+    cts_out = [_instantiate(next(cts)) if dtypes.is_float(a.dtype)
+               else np.zeros(a.shape, dtypes.float0) for a in out_avals]
+    cts_in = bwd(res_info, list(args[:num_res]), cts_out)
+    return [None] * num_res + [ct for ct, nz in zip(cts_in, nonzeros) if nz]
+
+
+def _custom_lin_batch(vals, dims, *, name, bwd, res_info, num_res, out_avals, nonzeros):
+    size = _axis_size(vals, dims)
+    tangent_dims = iter(dims[num_res:])
+    in_dims = [next(tangent_dims) if nz else None for nz in nonzeros]
+    outs = custom_lin_p.bind(
+        *vals, name=name, bwd=_batch_bwd(bwd, size, in_dims),
+        res_info=(res_info, tuple(dims[:num_res])), num_res=num_res,
+        out_avals=tuple(_with_batch_dim(a, size, 0) for a in out_avals), nonzeros=nonzeros)
+    return outs, [0] * len(outs)
+
+
+custom_lin_p.impl = _custom_lin_impl
+custom_lin_p.abstract_eval = _custom_lin_abstract_eval
+custom_lin_p.jvp = _custom_lin_jvp
+custom_lin_p.transpose = _custom_lin_transpose
+custom_lin_p.batch = _custom_lin_batch
+custom_lin_p.param_formatters = {
+    'out_avals': lambda avals: f"({''.join(a.str_short() + ',' for a in avals)})"}
