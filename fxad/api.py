@@ -149,6 +149,8 @@ class _Jitted:
     """A jit-wrapped function: traced once per signature, then run as one `jit` equation."""
 
     def __init__(self, fun, static_argnums, static_argnames):
+        # First, so that attributes copied from fun's __dict__ cannot shadow ours.
+        functools.update_wrapper(self, fun)
         self.fun = fun
         self.static_argnums = _static_argnums_tuple(static_argnums)
         names = (static_argnames,) if isinstance(static_argnames, str) else tuple(static_argnames)
@@ -170,7 +172,6 @@ class _Jitted:
                 pass
         self.static_argnames = names
         self.cache = {}
-        functools.update_wrapper(self, fun)
 
     def _signature(self, args, kwargs):
         nums = [i for i in self.static_argnums if i < len(args) or i not in self.named_argnums]

@@ -1,9 +1,10 @@
 """custom_jvp and custom_vjp: derivative rules written by the user for a Python function.
 
-A call of a custom function traces it into a jaxpr and binds one higher-order primitive,
-`custom_jvp_call` or `custom_vjp_call`, holding that jaxpr (how to evaluate the function) and
-the user's rule (how to differentiate it). Evaluation, jit and vmap transform the jaxpr;
-differentiation runs the rule instead of differentiating the jaxpr.
+Under a transformation, a call of a custom function traces it into a jaxpr and binds one
+higher-order primitive, `custom_jvp_call` or `custom_vjp_call`, holding that jaxpr (how to
+evaluate the function) and the user's rule (how to differentiate it). jit and vmap transform the
+jaxpr; differentiation runs the rule instead of differentiating the jaxpr. Outside any
+transformation the function just runs.
 
 - custom_jvp_call's JVP rule runs the user's JVP rule on the parent trace. Reverse mode needs
   nothing more: linearize partially evaluates the rule's own operations and transposes them.
@@ -20,7 +21,9 @@ Calling conventions of the rules held in the equations' params (flat lists throu
 `consts` are the leading operands that are not differentiated: values the function closes over
 (closure-converted into operands) and traced nondiff_argnums of a custom_jvp. `res_info` is
 static data that fwd hands to bwd (the residuals' tree structure; batch dims under vmap).
-A rule never closes over traced values itself, so equations stay valid after their tracing ends.
+These flat rules close over static data only (the user's functions, tree structures, untraced
+nondiff arguments); traced values reach them as operands, so an equation stays valid after the
+tracing that made it has ended.
 """
 import functools
 import inspect
@@ -152,12 +155,13 @@ def _trace_call(fun, call, in_avals):
     return closed, hoisted, out_box[0]
 
 
-def _shape_dtype(aval):
-    return f"shape {aval.shape} and dtype {aval.dtype.name}"
-
-
-def _check_primal_out(flat, tree, out_tree, out_avals, what):
-    """A rule's primal output must look like the function's output."""
+def _rule_output(out, what, second, out_tree, out_avals):
+    """A rule's pair (primal output, `second`): the flat primal output, checked against the
+    function's output, its tree, and the second element."""
+    if not (isinstance(out, (tuple, list)) and len(out) == 2):
+        raise TypeError(f"{what} must produce a pair (list or tuple of length two) of the "
+                        f"primal output and {second}, got {out!r:.80}.")
+    flat, tree = tree_flatten(out[0])
     if tree != out_tree:
         raise TypeError(f"{what} must produce a primal output with the same container (pytree) "
                         f"structure as the function's output: expected {out_tree}, got {tree}.")
@@ -168,8 +172,10 @@ def _check_primal_out(flat, tree, out_tree, out_avals, what):
             raise TypeError(f"{what}: primal output leaf {i} has type {type(x).__name__}, which "
                             f"is not a valid fxad type") from None
         if xa.shape != a.shape or xa.dtype != a.dtype:
-            raise TypeError(f"{what}: primal output leaf {i} has {_shape_dtype(xa)}, but the "
-                            f"function's output has {_shape_dtype(a)}.")
+            raise TypeError(f"{what}: primal output leaf {i} has shape {xa.shape} and dtype "
+                            f"{xa.dtype.name}, but the function's output has shape {a.shape} and "
+                            f"dtype {a.dtype.name}.")
+    return flat, tree, out[1]
 
 
 def _instantiate(t):
@@ -191,7 +197,7 @@ def _check_closure_tangents(tangents, kind, name):
 
 
 # ---------------------------------------------------------------------------------------------
-# custom_jvp
+# custom_jvp and custom_vjp
 
 
 class _CustomFunction:
@@ -237,7 +243,8 @@ class custom_jvp(_CustomFunction):
     itself differentiable (higher-order derivatives) and reverse mode transposes it. Derivatives
     with respect to nondiff arguments are zero; with respect to values the function closes over
     they are an error. The rule should take traced values as arguments rather than close over
-    them (a rule closing over a tracer of an enclosing jit fails when differentiated later).
+    them: a rule closing over a tracer of an enclosing jit, or of a vmap inside the
+    differentiation, raises an error when it runs.
     """
     kind, rule_name, define_with = 'custom_jvp', 'JVP', 'defjvp'
 
@@ -297,12 +304,9 @@ def _flat_jvp_rule(rule, call, num_hoisted, out_tree, out_avals, name):
         nondiff = call.nondiff_args(consts[num_hoisted:])
         out = rule(*nondiff, tree_unflatten(call.diff_tree, primals),
                    tree_unflatten(call.diff_tree, tangents))
-        if not (isinstance(out, (tuple, list)) and len(out) == 2):
-            raise TypeError(f"{what} must produce a pair (list or tuple of length two) "
-                            f"representing primal and tangent outputs, got {out!r:.80}.")
-        primal_flat, primal_tree = tree_flatten(out[0])
-        _check_primal_out(primal_flat, primal_tree, out_tree, out_avals, what)
-        tangent_flat, tangent_tree = tree_flatten(out[1])
+        primal_flat, primal_tree, tangent_out = _rule_output(out, what, "the tangent output",
+                                                             out_tree, out_avals)
+        tangent_flat, tangent_tree = tree_flatten(tangent_out)
         if tangent_tree != primal_tree:
             raise TypeError(f"{what} must produce primal and tangent outputs with equal "
                             f"container (pytree) structures, but got {primal_tree} and "
@@ -412,29 +416,26 @@ def _custom_jvp_call_batch(vals, dims, *, name, call_jaxpr, jvp, num_consts):
     n_out = len(call_jaxpr.out_avals)
     # Outputs are all batched at 0, so that the batched rule's outputs match them.
     batched_call, out_dims = batching.batch_jaxpr(call_jaxpr, size, dims, [0] * n_out)
-    batched_jvp = _batch_jvp_rule(jvp, size, list(dims), num_consts)
+    batched_jvp = _batch_jvp_rule(jvp, size, list(dims), num_consts, n_out)
     outs = custom_jvp_call_p.bind(*vals, name=name, call_jaxpr=batched_call, jvp=batched_jvp,
                                   num_consts=num_consts)
     return outs, out_dims
 
 
-def _batch_jvp_rule(jvp, size, dims, num_consts):
+def _batch_jvp_rule(jvp, size, dims, num_consts, n_out):
     """vmap of a flat JVP rule: a tangent is batched like its primal; outputs batched at 0."""
     diff_dims = dims[num_consts:]
 
     def batched_jvp(consts, primals, tangents):
-        n_out = []
-
         def rule(*args):
             nc, n = num_consts, num_consts + len(primals)
             primals_out, tangents_out = jvp(list(args[:nc]), list(args[nc:n]), list(args[n:]))
-            n_out.append(len(primals_out))
             return list(primals_out) + list(tangents_out)
 
         outs, out_dims = _batch_rule(rule, list(consts) + list(primals) + list(tangents),
                                      dims + diff_dims, size, jvp.__name__)
         outs = [_at_dim0(x, d, size) for x, d in zip(outs, out_dims)]
-        return outs[:n_out[0]], outs[n_out[0]:]
+        return outs[:n_out], outs[n_out:]
 
     batched_jvp.__name__ = jvp.__name__
     return batched_jvp
@@ -446,10 +447,6 @@ custom_jvp_call_p.jvp = _custom_jvp_call_jvp
 custom_jvp_call_p.batch = _custom_jvp_call_batch
 custom_jvp_call_p.partial_eval = _call_partial_eval
 custom_jvp_call_p.transpose = _call_transpose
-
-
-# ---------------------------------------------------------------------------------------------
-# custom_vjp
 
 
 class custom_vjp(_CustomFunction):
@@ -505,12 +502,8 @@ def _flat_fwd(fwd, call, out_tree, out_avals, name):
 
     def fwd_flat(primals):
         out = fwd(*call.full_args([], primals))
-        if not (isinstance(out, (tuple, list)) and len(out) == 2):
-            raise TypeError(f"{what} must produce a pair (list or tuple of length two) of the "
-                            f"primal output and the residuals, got {out!r:.80}.")
-        primal_flat, primal_tree = tree_flatten(out[0])
-        _check_primal_out(primal_flat, primal_tree, out_tree, out_avals, what)
-        res, res_tree = tree_flatten(out[1])
+        primal_flat, _, res = _rule_output(out, what, "the residuals", out_tree, out_avals)
+        res, res_tree = tree_flatten(res)
         for i, r in enumerate(res):
             try:
                 get_aval(r)

@@ -129,3 +129,9 @@ def test_checkpoint_in_jaxpr_and_transpose():
     assert backward.eqns[-1].primitive.name == 'checkpoint' and inner[0] == 'sin'
     w = RNG.standard_normal((3, 4))
     check_transpose(fxad.checkpoint(lambda v: w @ (2.0 * v)), np.ones(4), np.arange(3.0))
+
+
+def test_inside_scan():
+    step = fxad.checkpoint(lambda c, _: (fnp.sin(c), None))
+    g = fxad.grad(lambda x: fxad.lax.scan(step, x, None, length=10)[0].sum())(X[:50])
+    np.testing.assert_allclose(g, sin_chain_derivative(X[:50]), rtol=1e-12)

@@ -444,6 +444,17 @@ def test_custom_vjp_residuals_are_what_fwd_saves():
     np.testing.assert_allclose(residuals[0], np.cos(X))
 
 
+def test_batched_linear_map_transposes_through_bwd():
+    # vmap of a linearized custom_vjp function, transposed: bwd runs batched, and the
+    # cotangent of the unbatched input y sums over the batch.
+    x = X[:3]
+    _, f_lin = fxad.linearize(sin_y, x, 2 * x)
+    ts = RNG.standard_normal((2, 3))
+    ct_x, ct_y = fxad.linear_transpose(fxad.vmap(f_lin, (0, None)), ts, x)(ts)
+    np.testing.assert_allclose(ct_x, 2 * np.cos(x) * 2 * x * ts, rtol=1e-12)
+    np.testing.assert_allclose(ct_y, (np.sin(x) * ts).sum(0), rtol=1e-12)
+
+
 def test_forward_mode_of_custom_vjp_is_an_error():
     for run in [lambda: fxad.jvp(true_sin, (X,), (X,)),
                 lambda: fxad.jacfwd(true_sin)(X),
@@ -502,3 +513,16 @@ def test_custom_vjp_traced_nondiff_and_closure_errors():
     with pytest.raises(TypeError, match="closed-over value"):
         fxad.grad(f_of_y)(1.0)
     np.testing.assert_allclose(fxad.vmap(f_of_y)(Y), 2 * Y)  # closing over vmap is fine
+
+
+@pytest.mark.parametrize('f, scale', [(sin3, 3.0), (true_sin, 1.0)], ids=['custom_jvp', 'custom_vjp'])
+def test_inside_control_flow(f, scale):
+    # Three steps of x -> f(x) in a scan: the chain rule multiplies three rule derivatives.
+    def three_steps(x):
+        return fxad.lax.scan(lambda c, _: (f(c), None), x, None, length=3)[0]
+    s1 = np.sin(X)
+    expected = scale ** 3 * np.cos(X) * np.cos(s1) * np.cos(np.sin(s1))
+    np.testing.assert_allclose(fxad.grad(lambda x: three_steps(x).sum())(X), expected, rtol=1e-12)
+    np.testing.assert_allclose(fxad.vmap(fxad.grad(three_steps))(X), expected, rtol=1e-12)
+    in_cond = fxad.grad(lambda x: fxad.lax.cond(True, f, lambda c: c, x).sum())(X)
+    np.testing.assert_allclose(in_cond, scale * np.cos(X), rtol=1e-12)

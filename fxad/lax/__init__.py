@@ -13,3 +13,4 @@ from .dot import dot_general  # noqa: F401
 from .call import jit_p  # noqa: F401
 from .control_flow import *  # noqa: F401,F403
 from .linalg import *  # noqa: F401,F403
+from .solves import *  # noqa: F401,F403
