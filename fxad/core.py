@@ -63,13 +63,18 @@ class ShapedArray:
 _PYTHON_SCALAR_AVALS = {t: ShapedArray((), d, True) for t, d in dtypes.python_scalar_dtypes.items()}
 # Avals of scalar types, filled in as NumPy scalar types are met (each has one dtype).
 _SCALAR_AVALS = dict(_PYTHON_SCALAR_AVALS)
+_new_aval = object.__new__
 
 
 def get_aval(x):
     """The abstract value of a tracer, NumPy value or Python scalar; TypeError for anything else."""
     t = type(x)
     if t is np.ndarray:
-        return ShapedArray(x.shape, x.dtype)
+        aval = _new_aval(ShapedArray)  # the hot path: skip __init__'s normalization
+        aval.shape = x.shape
+        aval.dtype = x.dtype
+        aval.weak_type = False
+        return aval
     aval = _SCALAR_AVALS.get(t)
     if aval is not None:
         return aval

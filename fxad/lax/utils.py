@@ -57,7 +57,8 @@ def standard_unop(name, impl, kinds=ANY, result_dtype=None):
     prim.impl = impl
 
     def abstract_eval(x, **params):
-        _check_dtype_kinds(name, [x], kinds)
+        if x.dtype.kind not in kinds:
+            _check_dtype_kinds(name, [x], kinds)
         dtype = x.dtype if result_dtype is None else result_dtype(x.dtype)
         return ShapedArray(x.shape, dtype, x.weak_type)
     prim.abstract_eval = abstract_eval
@@ -71,10 +72,20 @@ def standard_naryop(name, impl, kinds=ANY, result_dtype=None):
     prim.impl = impl
 
     def abstract_eval(*avals, **params):
-        _check_dtype_kinds(name, avals, kinds)
-        dtype = same_dtype(name, avals)
-        shape = elementwise_shape(name, avals)
-        weak = all(a.weak_type for a in avals)
+        # One pass for the common case; the helpers produce the error messages.
+        dtype = avals[0].dtype
+        shape = ()
+        weak = True
+        for a in avals:
+            if a.dtype != dtype:
+                same_dtype(name, avals)
+            if a.shape:
+                if shape and a.shape != shape:
+                    elementwise_shape(name, avals)
+                shape = a.shape
+            weak = weak and a.weak_type
+        if dtype.kind not in kinds:
+            _check_dtype_kinds(name, avals, kinds)
         return ShapedArray(shape, dtype if result_dtype is None else result_dtype(dtype), weak)
     prim.abstract_eval = abstract_eval
     prim.batch = broadcasting_batcher(prim)

@@ -21,7 +21,9 @@ __all__ = ['sin', 'cos', 'tan', 'arcsin', 'arccos', 'arctan', 'sinh', 'cosh', 't
 
 def _unary_float(name, lax_fn):
     def fn(x, /):
-        x, = promote_to_inexact(name, check_arg(x, name))
+        x = check_arg(x, name)
+        if get_aval(x).dtype.kind not in 'fc':
+            x, = promote_to_inexact(name, x)
         return lax_fn(x)
     fn.__name__ = name
     fn.__doc__ = f"Elementwise {name}, as numpy.{name}; integers promote to float64."

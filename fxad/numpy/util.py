@@ -140,6 +140,21 @@ def broadcast_all(fname, *args):
 
 
 def promote_and_broadcast(fname, *args):
+    try:
+        avals = [get_aval(x) for x in args]
+    except TypeError:
+        avals = None  # lists, or bad input: the general path converts or names the problem
+    if avals is not None:
+        # The common case, checked in one pass: one dtype, and equal shapes or rank-0 operands.
+        dtype = avals[0].dtype
+        shape = ()
+        for a in avals:
+            if a.dtype != dtype or (a.shape and shape and a.shape != shape):
+                break
+            if a.shape:
+                shape = a.shape
+        else:
+            return list(args)
     return broadcast_arrays(fname, *promote_dtypes(fname, *args))
 
 
