@@ -402,6 +402,24 @@ def eval_jaxpr(jaxpr, consts, *args):
     return [v.val if type(v) is Literal else env[v] for v in jaxpr.outvars]
 
 
+def eval_jaxpr_impl(jaxpr, consts, *args):
+    """Evaluate a jaxpr on concrete values by calling each primitive's impl directly.
+
+    No trace dispatch and no shape rules: the jaxpr was checked when it was built. This is what
+    an eagerly called `jit` runs; compiling jaxprs into faster NumPy code would replace it.
+    """
+    env = dict(zip(jaxpr.constvars, consts))
+    env.update(zip(jaxpr.invars, args))
+    for eqn in jaxpr.eqns:
+        invals = [v.val if type(v) is Literal else env[v] for v in eqn.invars]
+        out = eqn.primitive.impl(*invals, **eqn.params)
+        if eqn.primitive.multiple_results:
+            env.update(zip(eqn.outvars, out))
+        else:
+            env[eqn.outvars[0]] = out
+    return [v.val if type(v) is Literal else env[v] for v in jaxpr.outvars]
+
+
 def jaxpr_as_fun(closed_jaxpr):
     """A Python function evaluating a closed jaxpr (list of outputs)."""
     return lambda *args: eval_jaxpr(closed_jaxpr.jaxpr, closed_jaxpr.consts, *args)

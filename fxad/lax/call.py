@@ -13,7 +13,7 @@ jit_p = Primitive('jit', multiple_results=True)
 
 
 def _jit_impl(*args, name, jaxpr):
-    return core.eval_jaxpr(jaxpr.jaxpr, jaxpr.consts, *args)
+    return core.eval_jaxpr_impl(jaxpr.jaxpr, jaxpr.consts, *args)
 
 
 def _jit_abstract_eval(*avals, name, jaxpr):
