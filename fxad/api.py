@@ -33,6 +33,8 @@ def _fun_name(fun):
 def _arg_avals(flat_args, transform, fun):
     avals = []
     for i, x in enumerate(flat_args):
+        if isinstance(x, Tracer):
+            core.escaped_tracer_check(x)
         try:
             avals.append(get_aval(x))
         except TypeError:
@@ -57,7 +59,7 @@ def _to_numpy(x):
     """Top-level results are NumPy values, never Python scalars or wrappers."""
     if isinstance(x, (np.ndarray, np.generic, Tracer)):
         return x
-    return np.asarray(x)
+    return np.asarray(x)[()]
 
 
 def _flat_fun(fun, in_tree, out_box, transform):
@@ -240,6 +242,10 @@ def _check_tangent(p, t, i, transform):
     if pa.shape != ta.shape:
         raise ValueError(f"{transform}: primal and tangent arguments do not match: primal leaf "
                          f"{i} has shape {pa.shape} but its tangent has shape {ta.shape}")
+    if not dtypes.is_float(pa.dtype) and ta.dtype != dtypes.float0:
+        raise TypeError(f"{transform}: primal leaf {i} has dtype {pa.dtype.name}, so its tangent "
+                        f"must have dtype float0 (integer and boolean values carry no tangent), "
+                        f"got {ta.dtype.name}; use np.zeros(shape, fxad.dtypes.float0)")
     if dtypes.is_float(pa.dtype):
         if ta.dtype != pa.dtype:
             raise TypeError(f"{transform}: primal and tangent arguments do not match: primal leaf "

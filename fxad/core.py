@@ -388,8 +388,15 @@ class ClosedJaxpr:
         return pp_jaxpr(self.jaxpr, width)
 
 
+def _check_arg_count(jaxpr, consts, args):
+    if len(args) != len(jaxpr.invars) or len(consts) != len(jaxpr.constvars):
+        raise TypeError(f"eval_jaxpr: the jaxpr takes {len(jaxpr.constvars)} consts and "
+                        f"{len(jaxpr.invars)} arguments, got {len(consts)} and {len(args)}")
+
+
 def eval_jaxpr(jaxpr, consts, *args):
     """Evaluate a jaxpr on the current trace; returns the list of outputs."""
+    _check_arg_count(jaxpr, consts, args)
     env = dict(zip(jaxpr.constvars, consts))
     env.update(zip(jaxpr.invars, args))
     for eqn in jaxpr.eqns:
@@ -408,6 +415,7 @@ def eval_jaxpr_impl(jaxpr, consts, *args):
     No trace dispatch and no shape rules: the jaxpr was checked when it was built. This is what
     an eagerly called `jit` runs; compiling jaxprs into faster NumPy code would replace it.
     """
+    _check_arg_count(jaxpr, consts, args)
     env = dict(zip(jaxpr.constvars, consts))
     env.update(zip(jaxpr.invars, args))
     for eqn in jaxpr.eqns:

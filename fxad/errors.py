@@ -30,14 +30,13 @@ class TracerArrayConversionError(FxadTypeError):
             f"numpy: fnp.sin(x), not np.sin(x).")
 
 
-class TracerIntegerConversionError(FxadTypeError):
-    """An abstract tracer was used as a Python index (__index__)."""
+class TracerIntegerConversionError(ConcretizationTypeError):
+    """An abstract tracer was used as a Python integer (__index__): a shape, a list index, range()."""
 
     def __init__(self, tracer):
-        super().__init__(
-            f"The traced value {tracer!r} cannot be used as a Python integer index because only "
-            f"its shape and dtype are known. Use fxad.lax.dynamic_slice / dynamic_index or fnp.take "
-            f"for traced indices, or mark the argument static with static_argnums.")
+        ConcretizationTypeError.__init__(self, tracer, '__index__ (use as a Python integer)')
+        self.args = (self.args[0] + " For a traced index into an array use fnp.take, "
+                     "fxad.lax.dynamic_slice or x[i] on the traced array itself.",)
 
 
 class NonConcreteBooleanIndexError(FxadTypeError):

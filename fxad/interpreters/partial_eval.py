@@ -66,8 +66,20 @@ class DynamicJaxprTrace(Trace):
         if is_literalable(x) and type(self) is DynamicJaxprTrace:
             return Literal(x, get_aval(x))
         if isinstance(x, Tracer):
-            core.escaped_tracer_check(x)
+            self._check_foreign_tracer(x)
         return self.builder.const(x)
+
+    def _check_foreign_tracer(self, x):
+        """A tracer of an enclosing transformation may be captured; any other may not (it
+        escaped a finished transformation, or belongs to another thread's trace)."""
+        trace = self.parent
+        while trace is not None:
+            if x._trace is trace:
+                return
+            trace = trace.parent
+        core.escaped_tracer_check(x)
+        raise core.UnexpectedTracerError(x, "a trace that does not enclose it (another thread's "
+                                         "transformation, or one that has ended)")
 
     def process_primitive(self, primitive, args, params):
         return self.stage(primitive, [self.to_atom(x) for x in args], params)

@@ -161,6 +161,9 @@ integer_pow_p.batch = vectorized_batcher(integer_pow_p)
 
 
 def integer_pow(x, y):
+    if isinstance(y, bool) or not isinstance(y, (int, np.integer)):
+        raise TypeError(f"integer_pow needs a Python integer exponent, got {y!r} of type "
+                        f"{type(y).__name__}; use pow for other exponents")
     return integer_pow_p.bind(x, y=int(y))
 
 
