@@ -6,6 +6,7 @@ from .custom_derivatives import custom_jvp, custom_vjp  # noqa: F401
 from .checkpoint import checkpoint, checkpoint_policies, remat  # noqa: F401
 from . import numpy  # noqa: F401
 from . import nn  # noqa: F401
+from . import solvers  # noqa: F401
 from . import tree_util  # noqa: F401
 
 __version__ = '0.1.0'

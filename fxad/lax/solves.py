@@ -363,7 +363,8 @@ def _convergence_message(converged, residual, iterations, solver, measure, tol):
     if ok.shape:
         where = (f"{solver} did not converge for {int(failed.sum())} of {ok.size} batch members "
                  f"(vmap); the worst, batch member {tuple(int(i) for i in worst)},")
-    return (f"{where} stopped after {int(iterations[worst])} iterations with residual {measure} "
+    k = int(iterations[worst])
+    return (f"{where} stopped after {k} iteration{'' if k == 1 else 's'} with residual {measure} "
             f"= {float(residual[worst]):.3e}, above the tolerance {tol:g}. Increase the iteration "
             f"limit, loosen the tolerance, or check that the problem has a solution the method "
             f"can reach from the initial guess.")

@@ -39,10 +39,6 @@ def tree_scale(alpha, x):
     return tree_map(lambda a: alpha * a, x)
 
 
-def tree_where(pred, x, y):
-    return tree_map(lambda a, b: fnp.where(pred, a, b), x, y)
-
-
 def float_tree(x, what):
     """x with every leaf an array of a float dtype (integers and Python numbers become float64)."""
     def leaf(v):
