@@ -8,5 +8,6 @@ from . import numpy  # noqa: F401
 from . import nn  # noqa: F401
 from . import solvers  # noqa: F401
 from . import tree_util  # noqa: F401
+from . import dtypes, errors, test_util  # noqa: F401
 
 __version__ = '0.1.0'
