@@ -173,7 +173,9 @@ class _Jitted:
             except (TypeError, ValueError):
                 pass
         self.static_argnames = names
+        self.__name__ = _fun_name(fun)
         self.cache = {}
+        self.fast_cache = {}
 
     def _signature(self, args, kwargs):
         nums = [i for i in self.static_argnums if i < len(args) or i not in self.named_argnums]
@@ -205,14 +207,37 @@ class _Jitted:
             self.cache[key] = (closed, out_box[0])
         return closed, out_box[0], hoisted
 
+    def _fast_key(self, args, kwargs):
+        """The cache key of a call with positional, non-static arguments only (else None)."""
+        if kwargs or self.static_argnums:
+            return None, None
+        flat, in_tree = tree_flatten(args)
+        try:
+            avals = [get_aval(x) for x in flat]
+        except TypeError:
+            return None, None  # the general path names the bad argument
+        return flat, (in_tree, tuple((a.shape, a.dtype, a.weak_type) for a in avals))
+
     def __call__(self, *args, **kwargs):
-        flat, in_tree, avals, key, static_vals, static_kw, n = self._signature(args, kwargs)
-        entry = self.cache.get(key)
+        flat, fast_key = self._fast_key(args, kwargs)
+        entry = self.fast_cache.get(fast_key) if fast_key is not None else None
         if entry is None:
-            closed, out_tree, hoisted = self.trace(*args, **kwargs)
+            flat, in_tree, avals, key, static_vals, static_kw, n = self._signature(args, kwargs)
+            entry = self.cache.get(key)
+            if entry is None:
+                closed, out_tree, hoisted = self.trace(*args, **kwargs)
+            else:
+                (closed, out_tree), hoisted = entry, []
+            if fast_key is not None and not hoisted:
+                self.fast_cache[fast_key] = (closed, out_tree)
         else:
             (closed, out_tree), hoisted = entry, []
-        outs = jit_p.bind(*hoisted, *flat, name=_fun_name(self.fun), jaxpr=closed)
+        if core._state.trace is core.eval_trace and not hoisted and not any(
+                isinstance(x, Tracer) for x in flat):
+            # Called eagerly: run the checked jaxpr directly, skipping dispatch.
+            outs = core.eval_jaxpr_impl(closed.jaxpr, closed.consts, *flat)
+        else:
+            outs = jit_p.bind(*hoisted, *flat, name=self.__name__, jaxpr=closed)
         return tree_unflatten(out_tree, [_to_numpy(x) for x in outs])
 
 
