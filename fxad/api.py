@@ -135,16 +135,22 @@ def make_jaxpr(fun, static_argnums=()):
 
     @functools.wraps(fun)
     def jaxpr_maker(*args, **kwargs):
-        dyn_args, dyn_kwargs, static_vals, static_kw = _split_static(
-            args, kwargs, static_argnums, (), 'make_jaxpr')
-        f = _rebuild(fun, len(args), static_vals, static_kw)
-        flat, in_tree = tree_flatten((dyn_args, dyn_kwargs))
-        avals = _arg_avals(flat, 'make_jaxpr', fun)
-        out_box = []
-        jaxpr, consts = pe.trace_to_jaxpr(_flat_fun(lambda a, k: f(a, k), in_tree, out_box,
-                                                    'make_jaxpr'), avals)
+        jaxpr, consts, _, _ = trace_call(fun, args, kwargs, static_argnums, 'make_jaxpr')
         return ClosedJaxpr(jaxpr, consts)
     return jaxpr_maker
+
+
+def trace_call(fun, args, kwargs, static_argnums, transform):
+    """Trace fun(*args, **kwargs), the static_argnums fixed, into a jaxpr of the flat
+    dynamic arguments. Returns (jaxpr, consts, flat_args, out_tree)."""
+    dyn_args, dyn_kwargs, static_vals, static_kw = _split_static(
+        args, kwargs, static_argnums, (), transform)
+    f = _rebuild(fun, len(args), static_vals, static_kw)
+    flat, in_tree = tree_flatten((dyn_args, dyn_kwargs))
+    avals = _arg_avals(flat, transform, fun)
+    out_box = []
+    jaxpr, consts = pe.trace_to_jaxpr(_flat_fun(f, in_tree, out_box, transform), avals)
+    return jaxpr, consts, flat, out_box[0]
 
 
 class _Jitted:

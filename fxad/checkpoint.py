@@ -9,12 +9,12 @@ outputs are worth saving anyway.
 import functools
 
 from . import core
-from .api import _arg_avals, _flat_fun, _rebuild, _split_static, _static_argnums_tuple
+from .api import _static_argnums_tuple, trace_call
 from .core import ClosedJaxpr, Jaxpr, Primitive, Var, get_aval
 from .interpreters import ad, batching
 from .interpreters import partial_eval as pe
 from .interpreters.ad import Zero
-from .tree_util import tree_flatten, tree_unflatten
+from .tree_util import tree_unflatten
 
 __all__ = ['checkpoint', 'remat', 'checkpoint_policies']
 
@@ -30,17 +30,11 @@ def checkpoint(fun, prevent_cse=True, policy=None, static_argnums=()):
 
     @functools.wraps(fun)
     def checkpointed(*args, **kwargs):
-        dyn_args, dyn_kwargs, static_vals, static_kw = _split_static(
-            args, kwargs, static_argnums, (), 'checkpoint')
-        f = _rebuild(fun, len(args), static_vals, static_kw)
-        flat, in_tree = tree_flatten((dyn_args, dyn_kwargs))
-        avals = _arg_avals(flat, 'checkpoint', fun)
-        out_box = []
-        jaxpr, consts = pe.trace_to_jaxpr(_flat_fun(f, in_tree, out_box, 'checkpoint'), avals)
+        jaxpr, consts, flat, out_tree = trace_call(fun, args, kwargs, static_argnums, 'checkpoint')
         closed, hoisted = pe.convert_tracer_consts(jaxpr, consts)
         outs = checkpoint_p.bind(*hoisted, *flat, jaxpr=closed, prevent_cse=prevent_cse,
                                  policy=policy)
-        return tree_unflatten(out_box[0], outs)
+        return tree_unflatten(out_tree, outs)
     return checkpointed
 
 

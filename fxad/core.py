@@ -388,25 +388,9 @@ class ClosedJaxpr:
         return pp_jaxpr(self.jaxpr, width)
 
 
-def _check_arg_count(jaxpr, consts, args):
-    if len(args) != len(jaxpr.invars) or len(consts) != len(jaxpr.constvars):
-        raise TypeError(f"eval_jaxpr: the jaxpr takes {len(jaxpr.constvars)} consts and "
-                        f"{len(jaxpr.invars)} arguments, got {len(consts)} and {len(args)}")
-
-
 def eval_jaxpr(jaxpr, consts, *args):
     """Evaluate a jaxpr on the current trace; returns the list of outputs."""
-    _check_arg_count(jaxpr, consts, args)
-    env = dict(zip(jaxpr.constvars, consts))
-    env.update(zip(jaxpr.invars, args))
-    for eqn in jaxpr.eqns:
-        invals = [v.val if type(v) is Literal else env[v] for v in eqn.invars]
-        out = eqn.primitive.bind(*invals, **eqn.params)
-        if eqn.primitive.multiple_results:
-            env.update(zip(eqn.outvars, out))
-        else:
-            env[eqn.outvars[0]] = out
-    return [v.val if type(v) is Literal else env[v] for v in jaxpr.outvars]
+    return _eval(jaxpr, consts, args, False)
 
 
 def eval_jaxpr_impl(jaxpr, consts, *args):
@@ -415,13 +399,20 @@ def eval_jaxpr_impl(jaxpr, consts, *args):
     No trace dispatch and no shape rules: the jaxpr was checked when it was built. This is what
     an eagerly called `jit` runs; compiling jaxprs into faster NumPy code would replace it.
     """
-    _check_arg_count(jaxpr, consts, args)
+    return _eval(jaxpr, consts, args, True)
+
+
+def _eval(jaxpr, consts, args, use_impl):
+    if len(args) != len(jaxpr.invars) or len(consts) != len(jaxpr.constvars):
+        raise TypeError(f"eval_jaxpr: the jaxpr takes {len(jaxpr.constvars)} consts and "
+                        f"{len(jaxpr.invars)} arguments, got {len(consts)} and {len(args)}")
     env = dict(zip(jaxpr.constvars, consts))
     env.update(zip(jaxpr.invars, args))
     for eqn in jaxpr.eqns:
         invals = [v.val if type(v) is Literal else env[v] for v in eqn.invars]
-        out = eqn.primitive.impl(*invals, **eqn.params)
-        if eqn.primitive.multiple_results:
+        prim = eqn.primitive
+        out = prim.impl(*invals, **eqn.params) if use_impl else prim.bind(*invals, **eqn.params)
+        if prim.multiple_results:
             env.update(zip(eqn.outvars, out))
         else:
             env[eqn.outvars[0]] = out
