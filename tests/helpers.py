@@ -196,6 +196,13 @@ def _with_nonfinite(rng, shape):
     return np.where(mask, rng.choice(specials, shape), x)
 
 
+def _with_nan(rng, shape):
+    """Uniform on [-2, 2] with NaN at every flat index = 1 mod 3: no slice along an axis of
+    length >= 2 whose stride is not a multiple of 3 is all NaN (nansum, nanmean, fmax)."""
+    x = rng.uniform(-2.0, 2.0, shape)
+    return np.where(np.arange(x.size).reshape(np.shape(x)) % 3 == 1, np.nan, x)
+
+
 DOMAINS = {
     'real': _uniform(-2.0, 2.0),
     'positive': _uniform(0.3, 3.0),
@@ -211,6 +218,8 @@ DOMAINS = {
     'clamp_x': _away_from(lambda x: [-0.9, 0.9], 0.15, -2.0, 2.0),
     'small_int_float': lambda rng, shape: rng.integers(-2, 3, shape).astype(np.float64),
     'with_nonfinite': _with_nonfinite,
+    'with_nan': _with_nan,
+    'shift': lambda rng, shape: rng.integers(0, 70, shape),   # bit-shift counts, past 64 too
     'int': lambda rng, shape: rng.integers(-20, 20, shape),
     'bool': lambda rng, shape: rng.uniform(size=shape) < 0.5,
 }

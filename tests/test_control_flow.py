@@ -345,6 +345,22 @@ def test_fori_loop_errors():
         lax.fori_loop(0, 3, lambda i, c: c * np.ones(2), 1.0)
 
 
+@pytest.mark.parametrize('lower, upper', [(0, 3), (0, np.int64(3))], ids=['scan', 'concrete_numpy_bound'])
+def test_fori_loop_weak_float_init_is_not_retyped_to_int(lower, upper):
+    # As JAX: a weak init takes the body's dtype only within its own or a higher category, and a
+    # weak int output is not silently cast into a float carry.
+    with pytest.raises(TypeError, match=r'init_val.*f64\[\].*i64\[\].*float64 and int64'):
+        lax.fori_loop(lower, upper, lambda i, c: i, 1.0)
+    with pytest.raises(TypeError, match=r'init_val.*f32\[\].*i64\[\]'):
+        lax.fori_loop(lower, upper, lambda i, c: 0, np.float32(1))
+    with pytest.raises(TypeError, match=r'f64\[\].*i64\[\]'):
+        fxad.jit(lambda n: lax.fori_loop(0, n, lambda i, c: i, 1.0))(3)   # the while_loop path
+    # Within a category the carry's dtype wins; an int init takes a float body's type.
+    assert np.asarray(lax.fori_loop(lower, upper, lambda i, c: 1.0, np.float32(0))).dtype == np.float32
+    out = lax.fori_loop(lower, upper, lambda i, c: c + 0.5, 1)
+    assert out == sum([0.5] * 3, 1) and np.asarray(out).dtype == np.float64
+
+
 # ---------------------------------------------------------------------------------------------
 # scan
 

@@ -92,6 +92,19 @@ CASES = (
         Case('remainder_int', lambda m, x, y: m.remainder(x, y), [A(M, 'int'), np.array([3, -2, 5, -7])], grad=False),
         Case('add_scalar', lambda m, x: m.add(x, 2.5), [A(M)]),
         Case('rsub_scalar', lambda m, x: m.subtract(1, x), [A(M)]),
+        Case('fmax', lambda m, x, y: m.fmax(x, y), [A(M), A(V)]),
+        Case('fmax_nan', lambda m, x, y: m.fmax(x, y), [A(M, 'with_nan'), A(V)], vmap=True),
+        Case('fmin_nan', lambda m, x, y: m.fmin(x, y), [A(V), A(M, 'with_nan')], vmap=True),
+        Case('fmin_int', lambda m, x, y: m.fmin(x, y), [A(M, 'int'), A(V, 'int')], grad=False),
+        Case('rint_int', lambda m, x: m.rint(x), [A(M, 'int')], grad=False),
+        Case('heaviside_int', lambda m, x, y: m.heaviside(x, y), [A(M, 'int'), A(V, 'int')], grad=False),
+        Case('heaviside_int_scalar', lambda m, x: m.heaviside(x, 1), [A(M, 'int')], grad=False),
+        Case('left_shift', lambda m, x, y: m.left_shift(x, y), [A(M, 'int'), A(V, 'shift')], grad=False, vmap=True),
+        Case('left_shift_int32', lambda m, x, y: m.left_shift(x, y), [A(M, 'int', np.int32), np.array([0, 5, 31, 32])],
+             grad=False),
+        Case('right_shift', lambda m, x, y: m.right_shift(x, y), [A(M, 'int'), A(V, 'shift')], grad=False, vmap=True),
+        Case('right_shift_uint8', lambda m, x, y: m.right_shift(x, y),
+             [A(M, 'shift', np.uint8), np.array([0, 3, 7, 9])], grad=False),
         # Reductions
         Case('sum', lambda m, x: m.sum(x), [A(T3)], vmap=True),
         Case('sum_axis', lambda m, x: m.sum(x, axis=1), [A(T3)]),
@@ -140,6 +153,21 @@ CASES = (
         Case('average_returned', lambda m, x, w: m.average(x, 0, weights=w, returned=True),
              [A(M), A(M, 'positive')]),
         Case('allclose', lambda m, x: m.allclose(x, x + 1e-9), [A(M)], grad=False),
+        Case('argmax_empty_rows', lambda m, x: m.argmax(x, axis=1), [np.zeros((0, 3))], grad=False),
+        Case('argmin_empty_rows_keepdims', lambda m, x: m.argmin(x, -1, keepdims=True), [np.zeros((2, 0, 3))],
+             grad=False),
+        Case('nansum', lambda m, x: m.nansum(x), [A(M, 'with_nan')], vmap=True),
+        Case('nansum_axis', lambda m, x: m.nansum(x, axis=1, keepdims=True), [A(T3, 'with_nan')]),
+        Case('nansum_int', lambda m, x: m.nansum(x, 0), [A(M, 'int')], grad=False),
+        Case('nanmean', lambda m, x: m.nanmean(x), [A(M, 'with_nan')]),
+        Case('nanmean_axis', lambda m, x: m.nanmean(x, axis=1), [A(T3, 'with_nan')], vmap=True),
+        Case('nanmean_int', lambda m, x: m.nanmean(x, 0), [A(M, 'int')], grad=False),
+        Case('median', lambda m, x: m.median(x), [A(M)], vmap=True),
+        Case('median_odd_axis', lambda m, x: m.median(x, axis=0), [A(M)], vmap=True),
+        Case('median_even_axis', lambda m, x: m.median(x, axis=-1), [A(T3)]),
+        Case('median_axes_keepdims', lambda m, x: m.median(x, axis=(0, 2), keepdims=True), [A(T3)], vmap=True),
+        Case('median_nan', lambda m, x: m.median(x, axis=1), [A(T3, 'with_nan')], grad=False),
+        Case('median_int', lambda m, x: m.median(x, 1), [A(M, 'int')], grad=False),
         # Shapes
         Case('reshape', lambda m, x: m.reshape(x, (4, -1)), [A(M)], vmap=True),
         Case('reshape_int', lambda m, x: m.reshape(x, 12), [A(M)]),
@@ -201,6 +229,12 @@ CASES = (
         Case('pad_pairs', lambda m, x: m.pad(x, ((1, 2), (0, 3)), constant_values=2.5), [A(M)]),
         Case('pad_pair', lambda m, x: m.pad(x, (2, 1)), [A(V)]),
         Case('pad_values', lambda m, x: m.pad(x, 1, constant_values=((1, 2), (3, 4))), [A(M)]),
+        Case('pad_edge', lambda m, x: m.pad(x, ((2, 1), (0, 3)), 'edge'), [A(M)], vmap=True),
+        Case('pad_reflect', lambda m, x: m.pad(x, ((2, 5), (1, 0)), 'reflect'), [A(M)], vmap=True),
+        Case('pad_reflect_wide', lambda m, x: m.pad(x, 9, mode='reflect'), [A(V)]),
+        Case('pad_symmetric', lambda m, x: m.pad(x, ((4, 1), (2, 9)), 'symmetric'), [A(M)], vmap=True),
+        Case('pad_wrap', lambda m, x: m.pad(x, ((3, 7), (5, 1)), 'wrap'), [A(M)], vmap=True),
+        Case('pad_wrap_3d', lambda m, x: m.pad(x, 2, 'wrap'), [A(T3)]),
         Case('tril', lambda m, x: m.tril(x), [A(SQ)], vmap=True),
         Case('tril_k', lambda m, x: m.tril(x, -1), [A(T3)]),
         Case('triu', lambda m, x: m.triu(x, 1), [A(M)], vmap=True),
@@ -369,6 +403,48 @@ def test_like_functions_under_transformations():
     np.testing.assert_allclose(g, [2.0, 0.0, 0.0])
 
 
+@pytest.mark.parametrize('like', [
+    lambda x: fnp.zeros_like(x), lambda x: fnp.ones_like(x), lambda x: fnp.full_like(x, 2.0),
+    lambda x: fnp.full_like(x, x), lambda x: fnp.zeros_like(x, shape=(2,)),
+], ids=['zeros_like', 'ones_like', 'full_like', 'full_like_traced', 'zeros_like_shape'])
+def test_like_functions_of_weak_values_are_weak(like):
+    # JAX's rule: like(weak x) is weak, so beside float32 it gives float32; a strong x stays strong.
+    f32 = np.ones(2, np.float32)
+    assert fxad.jit(lambda x: like(x) * f32)(1.0).dtype == np.float32
+    assert fxad.jit(lambda x: like(x) * f32)(np.float64(1.0)).dtype == np.float64
+    assert fxad.vmap(lambda x: like(x) * f32)(np.ones(3)).dtype == np.float64
+    assert [a.weak_type for a in fxad.make_jaxpr(like)(1.0).out_avals] == [True]
+    assert [a.weak_type for a in fxad.make_jaxpr(like)(np.float64(1.0)).out_avals] == [False]
+
+
+def test_full_like_of_weak_value_stages_a_literal():
+    jaxpr = fxad.make_jaxpr(lambda x: fnp.full_like(x, 2.0))(1.0)
+    assert not jaxpr.jaxpr.eqns and type(jaxpr.jaxpr.outvars[0].val) is float
+    assert fxad.jit(lambda x: fnp.full_like(x, 2.0))(1.0) == 2.0
+
+
+@pytest.mark.parametrize('convert', [lambda x: x.astype(np.float64), lambda x: fnp.asarray(x, np.float64),
+                                     lambda x: fnp.astype(x, 'float64'), lambda x: fnp.array(x, np.float64)],
+                         ids=['method', 'asarray', 'astype', 'array'])
+def test_explicit_dtype_makes_a_weak_value_strong(convert):
+    # As in JAX: naming a dtype makes a strong value, so float64 beside float32 stays float64.
+    assert [a.weak_type for a in fxad.make_jaxpr(convert)(1.0).out_avals] == [False]
+    assert fxad.jit(lambda x: convert(x) * np.ones(2, np.float32))(1.0).dtype == np.float64
+    assert fxad.grad(lambda x: convert(x) * 3.0)(1.0) == 3.0
+
+
+@pytest.mark.parametrize('make', [
+    lambda n: fnp.ones(n), lambda n: fnp.zeros((n, 2)), lambda n: fnp.full((2, n), 1.0), lambda n: fnp.empty([n]),
+    lambda n: fnp.zeros_like(np.ones(2), shape=(n,)), lambda n: fnp.reshape(np.ones(4), (n, -1)),
+    lambda n: fnp.broadcast_to(1.0, (n,)), lambda n: fnp.tile(np.ones(2), n),
+], ids=['ones', 'zeros', 'full', 'empty', 'zeros_like', 'reshape', 'broadcast_to', 'tile'])
+def test_traced_shapes_raise_concretization_errors(make):
+    # Shapes are static: a traced size is a ConcretizationTypeError, never a plain TypeError.
+    with pytest.raises(ConcretizationTypeError):
+        fxad.jit(make)(2)
+    assert make(np.int64(2)).size in (2, 4)  # a concrete NumPy integer is a fine size
+
+
 def test_traced_linspace_and_asarray():
     f = lambda a, b: fnp.linspace(a, b, 5)
     assert_matches_numpy(fxad.jit(f)(1.0, 3.0), np.linspace(1.0, 3.0, 5))
@@ -410,6 +486,44 @@ def test_eager_results_are_numpy_values():
         assert isinstance(out, (np.ndarray, np.generic)), type(out)
 
 
+@pytest.mark.parametrize('f', [lambda m, x: m.power(x, -1), lambda m, x: m.power(x, np.array([1, -1])),
+                               lambda m, x: m.power(x.astype(bool), -2)], ids=['scalar', 'array', 'bool'])
+def test_integers_to_negative_integer_powers_raise_as_in_numpy(f):
+    x = np.array([2, 3])
+    for g in (lambda x: f(np, x), lambda x: f(fnp, x), fxad.jit(lambda x: f(fnp, x)),
+              fxad.vmap(lambda x: f(fnp, x)), fxad.jit(lambda x: x ** -1)):
+        with pytest.raises(ValueError, match='Integers to negative integer powers are not allowed'):
+            g(x)
+
+
+@pytest.mark.filterwarnings('ignore::RuntimeWarning')  # NumPy warns of ddof >= n, and of 0 / 0
+@pytest.mark.parametrize('f', [lambda m, x: m.std(x, ddof=3), lambda m, x: m.var(x, ddof=2),
+                               lambda m, x: m.var(x, axis=0, ddof=5), lambda m, x: m.std(x[:1], ddof=1)],
+                         ids=['std_nan', 'var_inf', 'var_axis', 'std_one'])
+def test_var_and_std_with_ddof_at_least_n_match_numpy(f):
+    for x in (np.ones(2), np.array([1.0, 2.0]), np.arange(6.0).reshape(2, 3)):
+        assert_matches_numpy(f(fnp, x), f(np, x))
+        assert_matches_numpy(fxad.jit(lambda x: f(fnp, x))(x), f(np, x))
+
+
+def test_tolist_of_concrete_values_only():
+    x = np.arange(6.0).reshape(2, 3)
+    seen = []
+    fxad.grad(lambda x: (seen.append(x.tolist()), fnp.sum(x))[1])(x)
+    assert seen == [x.tolist()]
+    fxad.jvp(lambda x: (seen.append(x.tolist()), x)[1], (2.5,), (1.0,))
+    assert seen[-1] == 2.5 and type(seen[-1]) is float
+    with pytest.raises(ConcretizationTypeError, match='tolist'):
+        fxad.jit(lambda x: x.tolist())(x)
+
+
+def test_shift_operators_on_integer_tracers():
+    x, s = np.arange(-5, 5), np.arange(10) * 7
+    ops = lambda x, s: (x << 3, x >> 1, x << s, x >> s, 1 << (s % 64), 1000 >> (s % 64))
+    assert_matches_numpy(fxad.jit(ops)(x, s), ops(x, s))
+    assert_matches_numpy(fxad.vmap(ops)(x, s), ops(x, s))
+
+
 def test_python_scalars_stay_weak_under_jit():
     def f(x):
         y = fnp.sum(2.0) * x  # a weak float64 scalar beside float32 stays float32
@@ -438,7 +552,12 @@ def test_python_scalars_stay_weak_under_jit():
     (lambda: fnp.transpose(np.ones((2, 3)), (0, 0)), ValueError, ['transpose', 'permutation']),
     (lambda: fnp.max(np.ones((0, 3))), ValueError, ['max', 'zero-size']),
     (lambda: fnp.argmax(np.ones(0)), ValueError, ['argmax', 'empty']),
-    (lambda: fnp.pad(np.ones(3), 1, mode='reflect'), NotImplementedError, ['pad', 'reflect']),
+    (lambda: fnp.pad(np.ones(3), 1, mode='mean'), NotImplementedError, ['pad', 'mean']),
+    (lambda: fnp.pad(np.ones((0, 2)), 1, mode='wrap'), ValueError, ['pad', 'empty axis 0']),
+    (lambda: fnp.pad(np.ones(3), 1, mode='edge', constant_values=1), ValueError, ['pad', 'constant_values']),
+    (lambda: fnp.argmax(np.ones((0, 3)), axis=0), ValueError, ['argmax', 'empty', '(0, 3)']),
+    (lambda: fnp.left_shift(np.ones(3), 1), TypeError, ['left_shift', 'integer']),
+    (lambda: fnp.power(np.arange(3), -1), ValueError, ['Integers to negative integer powers']),
     (lambda: fnp.linalg.norm(np.ones(3), 'fro'), ValueError, ['norm', 'vectors']),
     (lambda: fnp.linalg.norm(np.ones((2, 2, 2)), 1), ValueError, ['norm']),
     (lambda: fnp.diag(np.ones((2, 2, 2))), ValueError, ['diag', '(2, 2, 2)']),

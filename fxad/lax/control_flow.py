@@ -110,6 +110,16 @@ def _coerce_weak(x, aval):
     return x
 
 
+def _coerce_weak_carry(x, aval):
+    """A weakly typed carry output cast to the carry's dtype within its category only (a Python
+    float may become a float32 carry; a weak int never becomes a float one: JAX's carry rule)."""
+    a = get_aval(x)
+    # A lone weak dtype's result type is its category's default dtype.
+    if a.weak_type and dtypes.result_type((a.dtype, True))[0] != dtypes.result_type((aval.dtype, True))[0]:
+        return x
+    return _coerce_weak(x, aval)
+
+
 def _unify_carry(in_avals, out_avals):
     """Carry avals with every weakly typed init taking the type the body gives it."""
     new = []
@@ -133,16 +143,17 @@ def _type_mismatch(a, b):
 def _trace_loop_body(flat_body, carry_avals, extra_avals, names, what):
     """Trace flat_body(*carry, *extra) -> [*carry_out, *rest] with consistent carry types.
 
-    A weakly typed initial carry (a Python scalar) takes the type the body gives it, and a weakly
-    typed carry output takes the carry's type; any other disagreement is a TypeError naming the
-    carry. Returns (closed_jaxpr, tracer_consts, carry_avals).
+    A weakly typed initial carry (a Python scalar) takes the type the body gives it when that is
+    of the same or a higher category, and a weakly typed carry output takes the carry's dtype of its
+    own category; any other disagreement is a TypeError naming the carry. Returns (closed_jaxpr,
+    tracer_consts, carry_avals).
     """
     n = len(carry_avals)
     box = [carry_avals]
 
     def body(*args):
         outs = flat_body(*args)
-        return [_coerce_weak(o, a) for o, a in zip(outs[:n], box[0])] + list(outs[n:])
+        return [_coerce_weak_carry(o, a) for o, a in zip(outs[:n], box[0])] + list(outs[n:])
 
     for _ in range(3):
         closed, consts = _trace(body, box[0] + list(extra_avals))

@@ -52,6 +52,10 @@ def _item(self, *args):
     return np.asarray(value).item(*args)
 
 
+def _tolist(self):
+    return np.asarray(self._concrete('tolist()')).tolist()
+
+
 def _matmul(a, b):
     return _fnp().matmul(a, b)
 
@@ -84,12 +88,14 @@ _BINARY = {
     '__lt__': ufuncs.less, '__le__': ufuncs.less_equal, '__gt__': ufuncs.greater,
     '__ge__': ufuncs.greater_equal, '__eq__': ufuncs.equal, '__ne__': ufuncs.not_equal,
     '__and__': ufuncs.bitwise_and, '__or__': ufuncs.bitwise_or, '__xor__': ufuncs.bitwise_xor,
+    '__lshift__': ufuncs.left_shift, '__rshift__': ufuncs.right_shift,
 }
 _REFLECTED = {
     '__radd__': ufuncs.add, '__rsub__': ufuncs.subtract, '__rmul__': ufuncs.multiply,
     '__rtruediv__': ufuncs.true_divide, '__rfloordiv__': ufuncs.floor_divide,
     '__rmod__': ufuncs.remainder, '__rpow__': ufuncs.power, '__rmatmul__': _matmul,
     '__rand__': ufuncs.bitwise_and, '__ror__': ufuncs.bitwise_or, '__rxor__': ufuncs.bitwise_xor,
+    '__rlshift__': ufuncs.left_shift, '__rrshift__': ufuncs.right_shift,
 }
 # Methods that are the fnp function of the same name with the tracer as first argument.
 _METHODS = ['sum', 'mean', 'max', 'min', 'prod', 'var', 'std', 'ptp', 'argmax', 'argmin', 'cumsum',
@@ -120,4 +126,5 @@ def install():
     Tracer.flatten = _flatten
     Tracer.dot = _dot
     Tracer.item = _item
+    Tracer.tolist = _tolist
     Tracer.nbytes = property(lambda self: self.size * self.dtype.itemsize)

@@ -10,8 +10,8 @@ import numpy as np
 from .. import dtypes, lax
 from ..core import Tracer, get_aval
 from . import ufuncs
-from .util import (asarray_value, broadcast_all, canonicalize_axis, check_arg, concrete, full as _full,
-                   numpy_result, promote_to_inexact, scalar_like)
+from .util import (asarray_value, broadcast_all, canonicalize_axis, canonicalize_shape, check_arg, concrete,
+                   full as _full, numpy_result, promote_to_inexact, scalar_like)
 
 __all__ = ['zeros', 'ones', 'full', 'empty', 'zeros_like', 'ones_like', 'full_like', 'empty_like',
            'eye', 'identity', 'arange', 'linspace', 'asarray', 'array', 'meshgrid',
@@ -28,14 +28,7 @@ pi, e, inf, nan, newaxis = np.pi, np.e, np.inf, np.nan, None
 
 
 def _shape(shape, fname):
-    try:
-        if isinstance(shape, (tuple, list)):
-            shape = tuple(operator.index(s) for s in shape)
-        else:
-            shape = (operator.index(shape),)
-    except TypeError:
-        raise TypeError(f"fxad.numpy.{fname}: shape must be an int or a sequence of ints, got "
-                        f"{shape!r}") from None
+    shape = canonicalize_shape(shape, fname)
     if any(s < 0 for s in shape):
         raise ValueError(f"fxad.numpy.{fname}: negative dimensions are not allowed, got {shape}")
     return shape
@@ -65,19 +58,25 @@ def _fill_dtype(fill_value, dtype):
 
 def full(shape, fill_value, dtype=None):
     """An array of shape `shape` filled with fill_value (broadcast if it is an array)."""
-    shape = _shape(shape, 'full')
+    return _fill(_shape(shape, 'full'), fill_value, dtype, weak_type=False)
+
+
+def _fill(shape, fill_value, dtype, weak_type):
     fill_value = asarray_value(fill_value, 'full')
     dtype = _fill_dtype(fill_value, dtype)
     if get_aval(fill_value).ndim == 0:
-        return _full(shape, fill_value, dtype)
+        return _full(shape, fill_value, dtype, weak_type)
     from .shape_ops import broadcast_to
-    return broadcast_to(lax.convert_element_type(fill_value, dtype), shape)
+    return broadcast_to(lax.convert_element_type(fill_value, dtype, weak_type), shape)
 
 
 def full_like(a, fill_value, dtype=None, shape=None):
-    """An array like a (its shape and dtype unless given) filled with fill_value."""
+    """An array like a (its shape and dtype unless given) filled with fill_value. Under
+    transformations a weakly typed a gives a weakly typed result, as in JAX."""
     aval = get_aval(check_arg(a, 'full_like'))
-    return full(aval.shape if shape is None else shape, fill_value, aval.dtype if dtype is None else dtype)
+    shape = aval.shape if shape is None else _shape(shape, 'full_like')
+    weak_type = dtype is None and aval.weak_type
+    return _fill(shape, fill_value, aval.dtype if dtype is None else dtype, weak_type)
 
 
 def zeros_like(a, dtype=None, shape=None):

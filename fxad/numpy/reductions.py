@@ -1,7 +1,9 @@
 """Reductions and scans under NumPy's names (sum, mean, var, max, argmax, cumsum, all, ...).
 
-Each lowers onto one lax reduction over the canonical axes; mean, var and std are compositions.
+Each lowers onto one lax reduction over the canonical axes; mean, var, std, the nan-ignoring
+reductions and median (by sorting) are compositions.
 """
+import builtins
 import math
 
 import numpy as np
@@ -12,7 +14,8 @@ from .util import broadcast_to_shape, canonicalize_axes, canonicalize_axis, chec
 from . import ufuncs
 
 __all__ = ['sum', 'mean', 'var', 'std', 'prod', 'max', 'min', 'amax', 'amin', 'ptp', 'argmax',
-           'argmin', 'cumsum', 'cumprod', 'all', 'any', 'count_nonzero', 'average', 'allclose']
+           'argmin', 'cumsum', 'cumprod', 'all', 'any', 'count_nonzero', 'average', 'allclose', 'nansum',
+           'nanmean', 'median']
 
 
 def _arg(a, fname, out=None, where=None):
@@ -100,7 +103,8 @@ def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=Non
     kept = tuple(i for i in range(aval.ndim) if i not in axes)
     centered = lax.sub(a, lax.broadcast_in_dim(lax.div(lax.reduce_sum(a, axes), dtype.type(n)), aval.shape, kept))
     total = lax.reduce_sum(lax.square(centered), axes)
-    return _keepdims(lax.div(total, dtype.type(n - ddof)), axes, keepdims)
+    # As NumPy, no negative divisor: ddof >= n gives inf or nan (0 / 0).
+    return _keepdims(lax.div(total, dtype.type(builtins.max(n - ddof, 0))), axes, keepdims)
 
 
 def std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=None, mean=None,
@@ -140,13 +144,14 @@ def _arg_extremum(name, lax_fn):
     def fn(a, axis=None, out=None, *, keepdims=False):
         a = _arg(a, name, out)
         aval = get_aval(a)
-        if aval.size == 0:
+        if axis is not None:
+            axis = canonicalize_axis(axis, aval.ndim, name)
+        if (aval.size if axis is None else aval.shape[axis]) == 0:
             raise ValueError(f"fxad.numpy.{name}: attempt to get {name} of an empty sequence "
-                             f"(shape {aval.shape})")
+                             f"(shape {aval.shape}, axis {axis})")
         if axis is None:
             result = lax_fn(lax.reshape(a, (aval.size,)), 0, dtypes.int_)
             return numpy_result(lax.reshape(result, (1,) * aval.ndim) if keepdims else result)
-        axis = canonicalize_axis(axis, aval.ndim, name)
         return _keepdims(lax_fn(a, axis, dtypes.int_), (axis,), keepdims)
     fn.__name__ = name
     fn.__doc__ = f"Index of the first {name[3:]}imum along axis (None: of the flattened array)."
@@ -229,3 +234,49 @@ def average(a, axis=None, weights=None, returned=False, *, keepdims=False):
 def allclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
     """Whether every element of a is close to b (see isclose)."""
     return all(ufuncs.isclose(a, b, rtol, atol, equal_nan))
+
+
+def _zero_nans(a):
+    """a with its NaNs replaced by zeros (which a sum ignores)."""
+    aval = get_aval(a)
+    if not dtypes.is_float(aval.dtype):
+        return a
+    return lax.select_n(ufuncs.isnan(a), a, full(aval.shape, 0, aval.dtype))
+
+
+def nansum(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None):
+    """Sum over axis treating NaNs as zero, as numpy.nansum."""
+    a = _arg(a, 'nansum', out, where)
+    return sum(_zero_nans(a), axis, dtype, keepdims=keepdims, initial=initial)
+
+
+def nanmean(a, axis=None, dtype=None, out=None, keepdims=False, *, where=None):
+    """Mean of the non-NaN values over axis (NaN for an all-NaN slice), as numpy.nanmean."""
+    a = _arg(a, 'nanmean', out, where)
+    aval = get_aval(a)
+    if not dtypes.is_float(aval.dtype):
+        return mean(a, axis, dtype, keepdims=keepdims)
+    dtype = aval.dtype if dtype is None else np.dtype(dtype)
+    count = sum(ufuncs.logical_not(ufuncs.isnan(a)), axis, dtype, keepdims=keepdims)
+    return ufuncs.true_divide(nansum(a, axis, dtype, keepdims=keepdims), count)
+
+
+def median(a, axis=None, out=None, overwrite_input=False, keepdims=False):
+    """The median over axis (None: all axes), as numpy.median: the reduced axes, merged into a
+    last one, are sorted and the middle value (or the mean of the middle two) taken; a slice
+    holding a NaN has median NaN (sorting puts it last)."""
+    a = _arg(a, 'median', out)
+    aval = get_aval(a)
+    axes = canonicalize_axes(axis, aval.ndim, 'median')
+    dtype = _inexact_dtype(aval.dtype)
+    kept = [i for i in range(aval.ndim) if i not in axes]
+    kept_shape = tuple(aval.shape[i] for i in kept)
+    n = _count(aval.shape, axes)
+    if n == 0:
+        return _keepdims(full(kept_shape, np.nan, dtype), axes, keepdims)
+    x = lax.reshape(lax.transpose(_astype(a, dtype), kept + list(axes)), kept_shape + (n,))
+    x = lax.sort(x, dimension=len(kept))
+    middle = [lax.index_in_dim(x, i, len(kept), keepdims=False) for i in sorted({(n - 1) // 2, n // 2})]
+    result = middle[0] if n % 2 else lax.div(lax.add(*middle), dtype.type(2))
+    largest = lax.index_in_dim(x, n - 1, len(kept), keepdims=False)
+    return _keepdims(lax.select_n(ufuncs.isnan(largest), result, largest), axes, keepdims)

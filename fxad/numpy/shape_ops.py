@@ -13,25 +13,14 @@ from .. import dtypes, lax
 from ..core import Tracer, get_aval
 from . import ufuncs
 from .util import (asarray_value, broadcast_all, broadcast_shapes as _broadcast_shapes, broadcast_to_shape,
-                   canonicalize_axes, canonicalize_axis, check_arg, concrete, is_eager, numpy_result,
-                   promote_dtypes, scalar_like)
+                   canonicalize_axes, canonicalize_axis, canonicalize_shape, check_arg, concrete, is_eager,
+                   numpy_result, promote_dtypes, scalar_like)
 
 __all__ = ['reshape', 'ravel', 'transpose', 'permute_dims', 'swapaxes', 'moveaxis', 'squeeze',
            'expand_dims', 'broadcast_to', 'broadcast_arrays', 'broadcast_shapes', 'concatenate', 'concat',
            'stack', 'hstack', 'vstack', 'split', 'array_split', 'where', 'nonzero', 'clip', 'sort',
            'argsort', 'flip', 'fliplr', 'flipud', 'roll', 'tile', 'repeat', 'pad', 'tril', 'triu',
            'diag', 'atleast_1d', 'atleast_2d', 'atleast_3d', 'astype', 'copy', 'shape', 'ndim', 'size']
-
-
-def _shape_arg(shape, fname):
-    """A shape argument (an int or a sequence of ints) as a tuple of Python ints."""
-    try:
-        if isinstance(shape, (tuple, list)):
-            return tuple(operator.index(s) for s in shape)
-        return (operator.index(shape),)
-    except TypeError:
-        raise TypeError(f"fxad.numpy.{fname}: shape must be an int or a sequence of ints, got "
-                        f"{shape!r}") from None
 
 
 def _shape_str(shapes):
@@ -50,7 +39,7 @@ def reshape(a, shape=None, order='C', *, newshape=None, copy=None):
     if shape is None:
         raise TypeError("fxad.numpy.reshape: missing the new shape")
     size = get_aval(a).size
-    shape = _shape_arg(shape, 'reshape')
+    shape = canonicalize_shape(shape, 'reshape')
     if shape.count(-1) > 1 or builtins.any(s < -1 for s in shape):
         raise ValueError(f"fxad.numpy.reshape: invalid shape {shape}: only one dimension may be -1")
     if -1 in shape:
@@ -144,13 +133,13 @@ def expand_dims(a, axis):
 
 
 def broadcast_shapes(*shapes):
-    return _broadcast_shapes('broadcast_shapes', *[_shape_arg(s, 'broadcast_shapes') for s in shapes])
+    return _broadcast_shapes('broadcast_shapes', *[canonicalize_shape(s, 'broadcast_shapes') for s in shapes])
 
 
 def broadcast_to(array, shape):
     """array broadcast to `shape` by NumPy's rule, as numpy.broadcast_to."""
     array = check_arg(array, 'broadcast_to')
-    shape = _shape_arg(shape, 'broadcast_to')
+    shape = canonicalize_shape(shape, 'broadcast_to')
     src = get_aval(array).shape
     try:
         ok = np.broadcast_shapes(src, shape) == shape
@@ -449,7 +438,7 @@ def roll(a, shift, axis=None):
 def tile(A, reps):
     """A repeated reps[i] times along each axis, as numpy.tile."""
     A = check_arg(A, 'tile')
-    reps = _shape_arg(reps, 'tile')
+    reps = canonicalize_shape(reps, 'tile')
     shape = get_aval(A).shape
     n = builtins.max(len(reps), len(shape))
     reps = (1,) * (n - len(reps)) + reps
@@ -479,18 +468,32 @@ def repeat(a, repeats, axis=None):
     return lax.reshape(lax.broadcast_in_dim(a, wide, kept), out_shape)
 
 
-def pad(array, pad_width, mode='constant', *, constant_values=0):
-    """array padded with constant_values (mode='constant'), pad_width in NumPy's forms:
-    an int, (before, after), or one (before, after) pair per axis."""
+_PAD_MODES = ('constant', 'edge', 'reflect', 'symmetric', 'wrap')
+
+
+def pad(array, pad_width, mode='constant', *, constant_values=None, reflect_type='even'):
+    """array padded as numpy.pad, pad_width in NumPy's forms: an int, (before, after), or one
+    (before, after) pair per axis. Modes: 'constant' (constant_values), 'edge', 'reflect',
+    'symmetric' and 'wrap' (these with reflect_type='even' only)."""
     array = check_arg(array, 'pad')
-    if mode != 'constant':
-        raise NotImplementedError(f"fxad.numpy.pad: mode={mode!r} is not supported; only 'constant'")
+    if mode not in _PAD_MODES:
+        raise NotImplementedError(f"fxad.numpy.pad: mode={mode!r} is not supported; only "
+                                  f"{', '.join(map(repr, _PAD_MODES))}")
+    if reflect_type != 'even':
+        raise NotImplementedError(f"fxad.numpy.pad: reflect_type={reflect_type!r} is not supported; only 'even'")
     shape = get_aval(array).shape
     ndim = len(shape)
     widths = _pad_pairs(concrete(pad_width, 'pad', 'pad_width'), ndim, 'pad_width', int)
     if (widths < 0).any():
         raise ValueError(f"fxad.numpy.pad: pad_width {pad_width!r} may not be negative")
+    if mode != 'constant':
+        if constant_values is not None:
+            raise ValueError(f"fxad.numpy.pad: constant_values is not an argument of mode {mode!r}")
+        for axis, (lo, hi) in enumerate(widths.tolist()):
+            array = _pad_axis(array, axis, lo, hi, mode)
+        return numpy_result(array)
     dtype = get_aval(array).dtype
+    constant_values = 0 if constant_values is None else constant_values
     if isinstance(constant_values, Tracer) and get_aval(constant_values).ndim == 0:
         value = lax.convert_element_type(constant_values, dtype)
         return lax.pad(array, value, [(lo, hi, 0) for lo, hi in widths.tolist()])
@@ -505,6 +508,39 @@ def pad(array, pad_width, mode='constant', *, constant_values=0):
             config[ax] = (int(widths[ax, 0]), 0, 0) if side == 0 else (0, int(widths[ax, 1]), 0)
             array = lax.pad(array, dtype.type(values[ax, side]), config)
     return array
+
+
+def _pad_axis(x, axis, lo, hi, mode):
+    """x padded along one axis by a non-constant mode. 'edge' repeats the end values; the others
+    take lo + n + hi consecutive values of x's periodic extension along the axis, whose period
+    is x (wrap), x then reversed x (symmetric), or x then reversed x without its ends (reflect)."""
+    n = get_aval(x).shape[axis]
+    if lo == hi == 0:
+        return x
+    if n == 0:
+        raise ValueError(f"fxad.numpy.pad: cannot pad the empty axis {axis} with mode {mode!r}; "
+                         f"only mode='constant' can")
+    if mode == 'edge' or (mode == 'reflect' and n == 1):
+        first, last = lax.slice_in_dim(x, 0, 1, axis=axis), lax.slice_in_dim(x, n - 1, n, axis=axis)
+        return lax.concatenate([_repeat_along(first, lo, axis), x, _repeat_along(last, hi, axis)], axis)
+    if mode == 'wrap':
+        period = [x]
+    elif mode == 'symmetric':
+        period = [x, lax.rev(x, (axis,))]
+    else:
+        period = [x, lax.rev(lax.slice_in_dim(x, 1, n - 1, axis=axis), (axis,))]
+    p = builtins.sum(get_aval(part).shape[axis] for part in period)
+    before, after = -(-lo // p), -(-(n + hi) // p)  # whole periods on each side of position 0
+    tiled = lax.concatenate(period * (before + after), axis)
+    start = before * p - lo
+    return lax.slice_in_dim(tiled, start, start + lo + n + hi, axis=axis)
+
+
+def _repeat_along(x, count, axis):
+    """x, of size 1 along axis, repeated count times along it."""
+    shape = list(get_aval(x).shape)
+    shape[axis] = count
+    return lax.broadcast_in_dim(lax.squeeze(x, (axis,)), tuple(shape), tuple(i for i in range(len(shape)) if i != axis))
 
 
 def _pad_pairs(value, ndim, what, dtype):

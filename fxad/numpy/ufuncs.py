@@ -1,7 +1,7 @@
 """Elementwise functions under NumPy's names, lowered onto fxad.lax with NumPy's promotion."""
 import numpy as np
 
-from .. import dtypes, lax
+from .. import core, dtypes, lax
 from ..core import Tracer, get_aval
 from .util import (broadcast_all, check_arg, numpy_result, promote_and_broadcast, promote_dtypes,
                    promote_to_inexact, scalar_like)
@@ -16,7 +16,7 @@ __all__ = ['sin', 'cos', 'tan', 'arcsin', 'arccos', 'arctan', 'sinh', 'cosh', 't
            'logical_xor', 'floor_divide', 'remainder', 'mod', 'fmod', 'power', 'pow', 'float_power',
            'reciprocal', 'logaddexp', 'logaddexp2', 'hypot', 'positive', 'deg2rad', 'rad2deg', 'radians',
            'degrees', 'isnan', 'isinf', 'signbit', 'copysign', 'heaviside', 'sinc', 'real', 'imag', 'conj',
-           'conjugate', 'isclose']
+           'conjugate', 'isclose', 'fmax', 'fmin', 'left_shift', 'right_shift']
 
 
 def _unary_float(name, lax_fn):
@@ -122,7 +122,7 @@ ceil = _rounding('ceil', lax.ceil)
 trunc = _rounding('trunc', lambda x: lax.select_n(lax.lt(x, _full_like(x, scalar_like(x, 0))),
                                                   lax.floor(x), lax.ceil(x)))
 fix = trunc
-rint = _rounding('rint', lax.round)
+rint = _unary_float('rint', lax.round)
 
 
 def round(a, decimals=0):
@@ -166,6 +166,63 @@ logical_or = _binary('logical_or', lambda x, y: lax.bitwise_or(_as_bool(x), _as_
 logical_xor = _binary('logical_xor', lambda x, y: lax.bitwise_xor(_as_bool(x), _as_bool(y)))
 
 
+def _nan_ignoring(name, lax_fn):
+    def fn(x1, x2, /):
+        x1, x2 = broadcast_all(name, *promote_dtypes(name, x1, x2))
+        out = lax_fn(x1, x2)
+        if not dtypes.is_float(get_aval(out).dtype):
+            return numpy_result(out)
+        out = lax.select_n(isnan(x2), out, x1)
+        return lax.select_n(isnan(x1), out, x2)
+    fn.__name__ = name
+    fn.__doc__ = f"Elementwise {name[1:]}imum ignoring NaNs (NaN only where both are), as numpy.{name}."
+    return fn
+
+
+fmax = _nan_ignoring('fmax', lax.max)
+fmin = _nan_ignoring('fmin', lax.min)
+
+
+def _shift_operands(name, x1, x2):
+    """x1, x2 of one integer dtype and shape, and 2**k for k in [0, bits) in that dtype (a table
+    gathered by the shift count; 1 << (bits - 1) wraps as in C)."""
+    x1, x2 = broadcast_all(name, *promote_dtypes(name, x1, x2))
+    dtype = get_aval(x1).dtype
+    if not dtypes.is_integer(dtype):
+        raise TypeError(f"fxad.numpy.{name} takes integer operands, got {dtype}")
+    bits = 8 * dtype.itemsize
+    return x1, x2, bits, np.left_shift(np.ones(bits, dtype), np.arange(bits, dtype=dtype))
+
+
+def _gather_powers(powers, count, lo, hi):
+    from .indexing import take
+    return take(powers, lax.clamp(scalar_like(count, lo), count, scalar_like(count, hi)))
+
+
+def left_shift(x1, x2, /):
+    """x1 << x2 = x1 * 2**x2, wrapping in x1's integer dtype (0 once x2 reaches the bit width), as
+    numpy.left_shift. Shift counts must be non-negative."""
+    x1, x2, bits, powers = _shift_operands('left_shift', x1, x2)
+    shifted = lax.mul(x1, _gather_powers(powers, x2, 0, bits - 1))
+    return lax.select_n(lax.lt(x2, _full_like(x2, scalar_like(x2, bits))), _full_like(x1, scalar_like(x1, 0)),
+                        shifted)
+
+
+def right_shift(x1, x2, /):
+    """x1 >> x2 = floor(x1 / 2**x2), as numpy.right_shift: arithmetic for signed integers (-1 or 0
+    once x2 reaches the bit width - 1), 0 for unsigned ones past the width. Counts must be
+    non-negative."""
+    x1, x2, bits, powers = _shift_operands('right_shift', x1, x2)
+    zero = _full_like(x1, scalar_like(x1, 0))
+    if get_aval(x1).dtype.kind == 'u':
+        shifted = lax.div(x1, _gather_powers(powers, x2, 0, bits - 1))
+        return lax.select_n(lax.lt(x2, _full_like(x2, scalar_like(x2, bits))), zero, shifted)
+    # 2**(bits - 1) is negative in a signed dtype: the largest shifts leave only the sign.
+    shifted = floor_divide(x1, _gather_powers(powers, x2, 0, bits - 2))
+    sign = lax.select_n(lax.lt(x1, zero), zero, _full_like(x1, scalar_like(x1, -1)))
+    return lax.select_n(lax.lt(x2, _full_like(x2, scalar_like(x2, bits - 1))), sign, shifted)
+
+
 def _sign_fix(r, x2):
     """True where the C remainder r is nonzero and its sign differs from the divisor's."""
     zero = _full_like(r, scalar_like(r, 0))
@@ -199,7 +256,8 @@ def fmod(x1, x2, /):
 
 
 def power(x1, x2, /):
-    """x1 ** x2 with NumPy's promotion; a Python-int exponent becomes integer_pow."""
+    """x1 ** x2 with NumPy's promotion; a Python-int exponent becomes integer_pow. Integers to a
+    negative integer power are a ValueError, as in NumPy, whenever the exponent is concrete."""
     if type(x2) is int:
         x1 = check_arg(x1, 'power')
         if dtypes.is_float(get_aval(x1).dtype) or x2 >= 0:
@@ -207,6 +265,9 @@ def power(x1, x2, /):
     x1, x2 = promote_and_broadcast('power', x1, x2)
     dtype = get_aval(x1).dtype
     if not dtypes.is_float(dtype):
+        exponent = core.concrete_or_none(x2)
+        if exponent is not None and (np.asarray(exponent) < 0).any():
+            raise ValueError("fxad.numpy.power: Integers to negative integer powers are not allowed.")
         return lax.convert_element_type(lax.pow(_to_float(x1), _to_float(x2)), dtype)
     return lax.pow(x1, x2)
 
@@ -302,7 +363,7 @@ def copysign(x1, x2, /):
 
 def heaviside(x1, x2, /):
     """0 where x1 < 0, x2 where x1 == 0, 1 where x1 > 0 (NaN where x1 is NaN)."""
-    x1, x2 = broadcast_all('heaviside', *promote_dtypes('heaviside', x1, x2))
+    x1, x2 = broadcast_all('heaviside', *promote_to_inexact('heaviside', x1, x2))
     zero, one = _full_like(x1, scalar_like(x1, 0)), _full_like(x1, scalar_like(x1, 1))
     out = lax.select_n(lax.gt(x1, zero), lax.select_n(lax.lt(x1, zero), x1, zero), one)
     return lax.select_n(lax.eq(x1, zero), out, x2)

@@ -1,9 +1,12 @@
 """Argument handling shared by fxad.numpy: dtype promotion (NumPy 2 with weak Python scalars),
-NumPy broadcasting made explicit with broadcast_in_dim, and axis normalization."""
+NumPy broadcasting made explicit with broadcast_in_dim, and axis and shape normalization."""
+import operator
+
 import numpy as np
 
 from .. import core, dtypes
 from ..core import Tracer, get_aval
+from ..errors import ConcretizationTypeError
 from .. import lax
 
 _PY_SCALARS = (bool, int, float, complex)
@@ -170,6 +173,19 @@ def canonicalize_axis(axis, ndim, fname):
     return axis % ndim
 
 
+def canonicalize_shape(shape, fname):
+    """A shape argument (an int or a sequence of ints) as a tuple of Python ints. A traced entry
+    raises ConcretizationTypeError: shapes are static."""
+    entries = shape if isinstance(shape, (tuple, list)) else (shape,)
+    try:
+        return tuple(operator.index(s) for s in entries)
+    except ConcretizationTypeError:
+        raise
+    except TypeError:
+        raise TypeError(f"fxad.numpy.{fname}: shape must be an int or a sequence of ints, got "
+                        f"{shape!r}") from None
+
+
 def canonicalize_axes(axis, ndim, fname):
     """axis None (all axes), an int or a tuple of ints as a sorted tuple without repeats."""
     if axis is None:
@@ -181,18 +197,27 @@ def canonicalize_axes(axis, ndim, fname):
     return tuple(sorted(out))
 
 
-def full(shape, value, dtype):
+def full(shape, value, dtype, weak_type=False):
     """An array of `value`: a NumPy array outside transformations, a broadcast scalar inside
-    them (as JAX stages zeros). `value` may be a tracer of rank 0."""
+    them (as JAX stages zeros), weakly typed if asked. `value` may be a tracer of rank 0."""
     shape = tuple(shape)
     dtype = np.dtype(dtype)
     if not isinstance(value, Tracer):
         if is_eager():
             return np.full(shape, value, dtype) if shape else dtype.type(value)
-        value = dtype.type(value)
+        value = _weak_scalar(value, dtype) if weak_type else dtype.type(value)
     else:
-        value = lax.convert_element_type(value, dtype)
+        value = lax.convert_element_type(value, dtype, weak_type)
     return lax.broadcast_in_dim(value, shape, ()) if shape else value
+
+
+def _weak_scalar(value, dtype):
+    """value as a weakly typed scalar of dtype: a Python scalar (a literal when staged) if dtype
+    is the default of its kind."""
+    py_type = _PY_TYPE_OF_KIND[dtype.kind]
+    if dtypes.python_scalar_dtypes[py_type] == dtype:
+        return py_type(value)
+    return lax.convert_element_type(dtype.type(value), dtype, weak_type=True)
 
 
 def scalar_like(x, value):
