@@ -163,12 +163,46 @@ class EvalTrace(Trace):
     __slots__ = ()
 
     def process_primitive(self, primitive, args, params):
-        for x in args:
-            if isinstance(x, Tracer):
-                raise UnexpectedTracerError(x, f"a call to '{primitive.name}' outside any active transformation")
         # The shape rule runs eagerly too, so eager and traced code reject the same inputs.
-        primitive.abstract_eval(*[get_aval(x) for x in args], **params)
+        # A signature that passed it once is remembered (most programs repeat few signatures).
+        key = _eager_signature(primitive, args, params)
+        if key is None or key not in _checked_signatures:
+            for x in args:
+                if isinstance(x, Tracer):
+                    raise UnexpectedTracerError(
+                        x, f"a call to '{primitive.name}' outside any active transformation")
+            primitive.abstract_eval(*[get_aval(x) for x in args], **params)
+            if key is not None:
+                if len(_checked_signatures) > 100_000:
+                    _checked_signatures.clear()
+                _checked_signatures.add(key)
         return primitive.impl(*args, **params)
+
+
+_checked_signatures = set()
+
+
+def _eager_signature(primitive, args, params):
+    """A hashable key of (primitive, argument types and shapes, params), or None."""
+    key = [primitive]
+    for x in args:
+        t = type(x)
+        if t is np.ndarray:
+            key.append(x.shape)
+            key.append(x.dtype)
+        elif t in _SCALAR_AVALS:
+            key.append(t)
+        else:
+            return None  # tracers (an error), other types: take the full path
+    if params:
+        key.append(tuple(params.items()))
+        key = tuple(key)
+        try:
+            hash(key)
+        except TypeError:
+            return None  # unhashable params (arrays, jaxprs with unhashable consts)
+        return key
+    return tuple(key)
 
 
 eval_trace = EvalTrace(None)
