@@ -3,7 +3,10 @@
 Central finite differences for JVPs, the dot-product test for transposes, a Python loop over the
 batch for vmap, and random inputs that stay inside each primitive's domain.
 """
+import re
+
 import numpy as np
+import pytest
 
 import fxad
 from fxad import dtypes
@@ -161,6 +164,16 @@ def vmap_eqn_counts(f, example_args, sizes=(2, 50)):
         batched = tree_map(lambda x: np.stack([np.asarray(x)] * n), tuple(example_args))
         counts.append(len(fxad.make_jaxpr(fxad.vmap(f))(*batched).eqns))
     return counts
+
+
+def check_error_names(thunk, exc, patterns):
+    """thunk() raises exc, eagerly and under make_jaxpr alike, with every regex of patterns
+    (the offending shapes, dtypes or values) in its message."""
+    for run in (thunk, lambda: fxad.make_jaxpr(thunk)()):
+        with pytest.raises(exc) as info:
+            run()
+        for p in patterns:
+            assert re.search(p, str(info.value)), (p, str(info.value))
 
 
 # ---------------------------------------------------------------------------------------------

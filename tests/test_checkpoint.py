@@ -52,9 +52,13 @@ def test_policies_choose_what_is_saved():
         return fnp.sin(w @ fnp.sin(w @ v))
     # Saving the two matrix-vector products adds 2 * 30 numbers to the inputs w and v.
     assert residual_size(fxad.checkpoint(mlp, policy=policies.dots_saveable), w, v) == w.size + v.size + 60
-    g = fxad.grad(lambda w: mlp(w, v).sum())(w)
-    g_dots = fxad.grad(lambda w: fxad.checkpoint(mlp, policy=policies.dots_saveable)(w, v).sum())(w)
-    np.testing.assert_allclose(g_dots, g, rtol=1e-12)
+    # d/dw sum sin(w h), h = sin(w v): c h^T + (cos(w v) * (w^T c)) v^T with c = cos(w h).
+    h = np.sin(w @ v)
+    c = np.cos(w @ h)
+    expected = np.outer(c, h) + np.outer(np.cos(w @ v) * (w.T @ c), v)
+    for policy in (policies.dots_saveable, policies.nothing_saveable, policies.everything_saveable):
+        g = fxad.grad(lambda w: fxad.checkpoint(mlp, policy=policy)(w, v).sum())(w)
+        np.testing.assert_allclose(g, expected, rtol=1e-12, atol=1e-14)
 
 
 def _grad_by(transform, f):

@@ -245,5 +245,7 @@ def test_family_errors(call, message):
 
 def test_trace_accumulates_small_integers_like_numpy():
     a = np.arange(9, dtype=np.int32).reshape(3, 3)
-    assert fnp.trace(a).dtype == np.trace(a).dtype
-    assert fnp.trace(a, dtype=np.float32).dtype == np.float32
+    for kwargs in ({}, {'dtype': np.float32}, {'offset': 1}):
+        out, expected = fnp.trace(a, **kwargs), np.trace(a, **kwargs)
+        assert out.dtype == expected.dtype, kwargs
+        np.testing.assert_array_equal(out, expected)

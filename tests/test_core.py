@@ -1,7 +1,6 @@
 """The core: the jaxpr printer, eval_jaxpr and check_jaxpr, concreteness errors, leaked
 tracers, thread-local tracing and weak types."""
 import threading
-import time
 
 import numpy as np
 import pytest
@@ -102,14 +101,12 @@ def _sin_chain(n):
 
 def test_large_jaxpr_print_check_and_eval():
     n = 20_000
-    start = time.perf_counter()
     jaxpr = fxad.make_jaxpr(_sin_chain(n))(0.5)
     assert len(jaxpr.eqns) == n
     text = str(jaxpr)
     assert text.count('\n') == n + 1
     core.check_jaxpr(jaxpr)
     out, = core.eval_jaxpr(jaxpr.jaxpr, jaxpr.consts, 0.5)
-    assert time.perf_counter() - start < 10
     x = 0.5
     for _ in range(n):
         x = np.sin(x)
@@ -137,10 +134,14 @@ def test_eval_jaxpr_matches_numpy():
 
 def test_check_jaxpr_accepts_transformed_jaxprs():
     f = lambda x: fnp.tanh(x) * fnp.sin(x)
-    for jaxpr in [fxad.make_jaxpr(fxad.grad(f))(1.0),
-                  fxad.make_jaxpr(fxad.vmap(fxad.grad(f)))(np.ones(3)),
-                  fxad.make_jaxpr(fxad.jit(fxad.grad(fxad.jit(f))))(1.0)]:
+    df = lambda x: (1 - np.tanh(x) ** 2) * np.sin(x) + np.tanh(x) * np.cos(x)
+    xs = np.array([0.3, -1.2, 2.0])
+    for jaxpr, x in [(fxad.make_jaxpr(fxad.grad(f))(1.0), xs[0]),
+                     (fxad.make_jaxpr(fxad.vmap(fxad.grad(f)))(np.ones(3)), xs),
+                     (fxad.make_jaxpr(fxad.jit(fxad.grad(fxad.jit(f))))(1.0), xs[1])]:
         core.check_jaxpr(jaxpr)
+        out, = core.eval_jaxpr(jaxpr.jaxpr, jaxpr.consts, x)
+        np.testing.assert_allclose(out, df(x), rtol=1e-14)
 
 
 def test_check_jaxpr_wrong_output_aval():
@@ -221,7 +222,7 @@ def test_np_asarray_of_tracer_raises():
         fxad.make_jaxpr(lambda x: np.asarray(x))(1.0)
     with pytest.raises(TracerArrayConversionError):
         fxad.grad(lambda x: np.asarray(x).sum())(np.ones(2))
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match='ufunc'):   # NumPy's own refusal: tracers opt out of ufuncs
         fxad.make_jaxpr(lambda x: np.sin(x))(1.0)
 
 

@@ -9,7 +9,7 @@ from fxad.interpreters import ad
 from fxad.lax import elementwise as ew
 from fxad.test_util import check_grads
 
-from helpers import (check_jvp_fd, check_transpose, check_vmap_vs_loop, rand,
+from helpers import (check_jvp_fd, check_transpose, check_vmap_vs_loop, numerical_jvp, rand,
                      random_tangents)
 
 
@@ -189,13 +189,13 @@ def test_logistic_is_stable_for_large_arguments():
     np.testing.assert_allclose(lax.logistic(x), [0.0, np.exp(-40.0), 0.5, 1.0, 1.0], rtol=1e-12, atol=0)
 
 
-@pytest.mark.parametrize('bad', [
-    lambda: lax.sin(np.arange(3)),
-    lambda: lax.add(np.ones(3), np.ones(3, np.float32)),
-    lambda: lax.bitwise_and(np.ones(3), np.ones(3)),
-])
-def test_dtype_errors(bad):
-    with pytest.raises(TypeError):
+@pytest.mark.parametrize('bad, message', [
+    (lambda: lax.sin(np.arange(3)), 'sin does not accept dtype int64'),
+    (lambda: lax.add(np.ones(3), np.ones(3, np.float32)), 'same dtype, got float64, float32'),
+    (lambda: lax.bitwise_and(np.ones(3), np.ones(3)), 'and does not accept dtype float64'),
+], ids=['sin_int', 'add_mixed', 'and_float'])
+def test_dtype_errors(bad, message):
+    with pytest.raises(TypeError, match=message):
         bad()
 
 
@@ -314,8 +314,13 @@ def test_float32_tangents_stay_float32(row):
     rng = np.random.default_rng(9)
     args = tuple(a.astype(np.float32) if a.dtype == np.float64 else a
                  for a in _args(row, rng, ((3,),) * len(row.domains)))
-    out, t_out = fxad.jvp(row.fun, args, random_tangents(rng, args))
+    tangents = tuple(t if i in row.diff else np.zeros_like(t) for i, t in enumerate(random_tangents(rng, args)))
+    out, t_out = fxad.jvp(row.fun, args, tangents)
     assert out.dtype == np.float32 and t_out.dtype == np.float32
+    # Values: float64 central differences at the same (float32-representable) point.
+    as64 = lambda xs: tuple(np.asarray(x, np.float64) if x.dtype == np.float32 else x for x in xs)  # noqa: E731
+    fd = numerical_jvp(row.fun, as64(args), as64(tangents))
+    np.testing.assert_allclose(t_out, fd, rtol=1e-4, atol=1e-4)
     ct_in = fxad.vjp(row.fun, *args)[1](np.ones(3, np.float32))
     for i in row.diff:
         assert ct_in[i].dtype == np.float32, i
@@ -332,7 +337,7 @@ def test_select_n_with_integer_predicate_and_three_cases():
     check_transpose(lambda abc: f(*abc), cases, rand(rng, (4,)))
     check_vmap_vs_loop(lax.select_n, (np.stack([which, which[::-1]]),) + cases, (0, None, None, None))
     check_vmap_vs_loop(lax.select_n, (np.int32(1), np.stack(cases), cases[1], cases[2]), (None, 0, None, None))
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match='boolean predicate takes at most two cases'):
         lax.select_n(np.array([True, False, True, True]), *cases)
 
 

@@ -1,15 +1,13 @@
 """sort (lax/sorting.py), one table row per way of calling it: values vs NumPy's stable sorts, jvp
 and grad vs central differences (ties in integer keys included), vmap vs a Python loop, and
 shape-rule errors that name the shapes."""
-import re
-
 import numpy as np
 import pytest
 
 import fxad
 from fxad import lax
 
-from helpers import check_jvp_fd, check_vmap_vs_loop, rand, vmap_eqn_counts
+from helpers import check_error_names, check_jvp_fd, check_vmap_vs_loop, rand, vmap_eqn_counts
 
 
 def _distinct(rng, shape):
@@ -190,8 +188,4 @@ ERRORS = [
 
 @pytest.mark.parametrize('name, thunk, exc, patterns', ERRORS, ids=[e[0] for e in ERRORS])
 def test_shape_rule_errors_name_the_shapes(name, thunk, exc, patterns):
-    for run in (thunk, lambda: fxad.make_jaxpr(thunk)()):
-        with pytest.raises(exc) as info:
-            run()
-        for p in patterns:
-            assert re.search(p, str(info.value)), (p, str(info.value))
+    check_error_names(thunk, exc, patterns)

@@ -7,7 +7,7 @@ import fxad
 import fxad.numpy as fnp
 from fxad import nn
 
-from helpers import check_jvp_fd, check_vmap_vs_loop, rand
+from helpers import check_jvp_fd, check_vjp_fd, check_vmap_vs_loop, rand
 
 
 def _np_logsumexp(x, axis=None, keepdims=False):
@@ -66,6 +66,7 @@ def test_values_match_numpy(name, f, ref, domain):
 def test_derivatives_match_finite_differences(name, f, ref, domain):
     x = rand(np.random.default_rng(1), SHAPE, domain)
     check_jvp_fd(f, (x,), atol=1e-6, rtol=1e-6)
+    check_vjp_fd(f, (x,))
     # Reverse mode against forward mode on every basis direction (the full Jacobian).
     np.testing.assert_allclose(fxad.jacrev(f)(x), fxad.jacfwd(f)(x), rtol=1e-12, atol=1e-14)
 
@@ -78,9 +79,12 @@ def test_vmap_matches_loop(name, f, ref, domain):
 
 def test_float32_stays_float32():
     x = np.linspace(-3, 3, 7).astype(np.float32)
-    for f in (nn.relu, nn.sigmoid, nn.softplus, nn.logsumexp, nn.softmax, nn.log_softmax, nn.gelu, nn.silu):
-        assert f(x).dtype == np.float32
-        assert fxad.jit(f)(x).dtype == np.float32
+    refs = {name: (f, ref) for name, f, ref, _ in CASES}
+    for name in ('relu', 'sigmoid', 'softplus', 'logsumexp', 'softmax', 'log_softmax', 'gelu', 'silu'):
+        f, ref = refs[name]
+        for out in (f(x), fxad.jit(f)(x)):
+            assert out.dtype == np.float32, name
+            np.testing.assert_allclose(out, ref(x.astype(np.float64)), rtol=1e-6, atol=1e-6, err_msg=name)
 
 
 def test_grad_of_logsumexp_is_softmax():

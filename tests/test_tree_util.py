@@ -401,7 +401,7 @@ def test_tree_transpose_infers_inner():
 def test_tree_transpose_mismatch():
     outer = tu.tree_structure((0, 0))
     inner = tu.tree_structure({"a": 0, "b": 0})
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match=r"does not match outer PyTreeDef\(\(\*, \*\)\)"):
         tu.tree_transpose(outer, inner, ({"a": 1, "b": 2}, {"a": 3}))
 
 
