@@ -278,6 +278,48 @@ def test_det_of_singular_matrix_is_zero():
     assert fxad.jit(fnp.linalg.det)(a) == 0.0
 
 
+def _cofactors_by_minors(a):
+    """The cofactor matrix, entry (i, j) = (-1)^(i+j) det(a without row i and column j)."""
+    n = a.shape[-1]
+    return np.array([[(-1) ** (i + j) * np.linalg.det(np.delete(np.delete(a, i, 0), j, 1))
+                      for j in range(n)] for i in range(n)])
+
+
+def _rank_deficient(rng, n, rank):
+    return rng.standard_normal((n, rank)) @ rng.standard_normal((rank, n))
+
+
+def test_det_gradient_at_singular_matrices_is_the_cofactor_matrix():
+    # d det(A) = <cof(A), dA> everywhere; for [[1, 2], [2, 4]] the cofactor matrix is [[4, -2], [-2, 1]].
+    a = np.array([[1.0, 2.0], [2.0, 4.0]])
+    for derivative in (fxad.grad(fnp.linalg.det), fxad.jacfwd(fnp.linalg.det), fxad.jit(fxad.jacrev(fnp.linalg.det))):
+        np.testing.assert_allclose(derivative(a), [[4.0, -2.0], [-2.0, 1.0]], rtol=1e-14, atol=1e-14)
+    rng = np.random.default_rng(20)
+    for rank in (3, 2):     # rank n - 1: a rank-one gradient; rank n - 2: zero
+        b = _rank_deficient(rng, 4, rank)
+        g = fxad.grad(fnp.linalg.det)(b)
+        np.testing.assert_allclose(g, _cofactors_by_minors(b), atol=1e-12)
+        np.testing.assert_allclose(g, _fd_jacobian(np.linalg.det, (b,), 0), atol=1e-8)
+    assert np.linalg.matrix_rank(fxad.grad(fnp.linalg.det)(_rank_deficient(rng, 4, 3))) == 1
+    stack = np.stack([a, np.eye(2), np.zeros((2, 2))])
+    check_vmap_vs_loop(fxad.grad(fnp.linalg.det), (stack,), in_axes=(0,), rtol=1e-12, atol=0)
+
+
+def test_det_gradient_near_a_singular_matrix():
+    rng = np.random.default_rng(21)
+    a = _rank_deficient(rng, 3, 2) + 1e-9 * rng.standard_normal((3, 3))
+    g = fxad.grad(fnp.linalg.det)(a)
+    np.testing.assert_allclose(g, _cofactors_by_minors(a), rtol=1e-7, atol=1e-12)
+    np.testing.assert_allclose(g, _fd_jacobian(np.linalg.det, (a,), 0), rtol=1e-6, atol=1e-9)
+
+
+def test_det_hessian_matches_finite_differences_of_the_cofactor_matrix():
+    rng = np.random.default_rng(22)
+    for a in (np.eye(3), _general(rng, (3, 3))):
+        hess = fxad.hessian(fnp.linalg.det)(a)
+        np.testing.assert_allclose(hess, _fd_jacobian(_cofactors_by_minors, (a,), 0), rtol=1e-7, atol=1e-8)
+
+
 def test_cholesky_gradient_matches_finite_differences_of_nonsymmetric_perturbations():
     # fxad's cholesky reads (A + A^T)/2, so a non-symmetric perturbation moves it by its
     # symmetric part; reverse mode must agree with finite differences of fxad's own cholesky.
@@ -349,8 +391,9 @@ def test_vmap_stages_one_stacked_call():
 
 def test_jaxpr_shows_the_primitives():
     a = np.eye(3)
-    text = str(fxad.make_jaxpr(lambda a: (fnp.linalg.solve(a, a), fnp.linalg.cholesky(a), fnp.linalg.det(a)))(a))
-    assert 'solve' in text and 'cholesky' in text and 'slogdet' in text
+    text = str(fxad.make_jaxpr(lambda a: (fnp.linalg.solve(a, a), fnp.linalg.cholesky(a), fnp.linalg.det(a),
+                                          fnp.linalg.slogdet(a)))(a))
+    assert all(f"= {name} a" in text for name in ('solve', 'cholesky', 'det', 'slogdet'))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -133,6 +133,30 @@ def test_fixed_point_derivative_is_implicit():
     assert 'custom_linear_solve' in text
 
 
+@pytest.mark.parametrize('scale', [1e-13, 1.0, 1e13])
+def test_fixed_point_is_relative_whatever_the_scale(scale):
+    # x = x / 2 + s has x* = 2 s; the old test max|f(x) - x| <= tol max(1, |x|) stopped at s.
+    np.testing.assert_allclose(solvers.fixed_point(lambda x, s: 0.5 * x + s, 0.0, scale),
+                               2 * scale, rtol=1e-10)
+    np.testing.assert_allclose(fxad.grad(lambda s: solvers.fixed_point(lambda x, s: 0.5 * x + s, 0.0, s))(scale),
+                               2.0, rtol=1e-10)
+
+
+def test_fixed_point_small_solution_and_its_derivative():
+    # x = 0.9 sin(x) + a, a = 1e-9: x* ~ 1e-8 (NumPy Newton reference), dx*/da = 1 / (1 - 0.9 cos x*).
+    a = 1e-9
+    x_ref = a / 0.1
+    for _ in range(20):
+        x_ref -= (x_ref - 0.9 * np.sin(x_ref) - a) / (1 - 0.9 * np.cos(x_ref))
+
+    def solution(a):
+        return solvers.fixed_point(lambda x, a: 0.9 * fnp.sin(x) + a, 0.0, a)
+    # a contraction at rate 0.9: the error is about tol * 0.9 / (1 - 0.9)
+    np.testing.assert_allclose(solution(a), x_ref, rtol=1e-8)
+    for derivative in (fxad.grad(solution), fxad.jacfwd(solution)):
+        np.testing.assert_allclose(derivative(a), 1 / (1 - 0.9 * np.cos(x_ref)), rtol=1e-8)
+
+
 # ---------------------------------------------------------------------------------------------
 # root
 
@@ -186,6 +210,45 @@ def test_root_two_dimensional_system():
     np.testing.assert_allclose(sol(2.0), [np.sqrt(2)] * 2, rtol=1e-13)
     np.testing.assert_allclose(fxad.jacfwd(sol)(2.0), [1 / np.sqrt(2)] * 2, rtol=1e-12)
     np.testing.assert_allclose(fxad.jacrev(sol)(2.0), [1 / np.sqrt(2)] * 2, rtol=1e-12)
+
+
+def test_root_small_solution():
+    # x^2 = 1e-20: x* = 1e-10, dx*/dc = 1 / (2 x*) for x^2 = c.
+    sol = lambda c: solvers.root(lambda x, c: x ** 2 - c, 1.0, c)
+    np.testing.assert_allclose(sol(1e-20), 1e-10, rtol=1e-13)
+    np.testing.assert_allclose(fxad.grad(sol)(1e-20), 0.5e10, rtol=1e-12)
+
+
+@pytest.mark.parametrize('how', ['eager', 'jit', 'grad'])
+def test_root_singular_newton_step_raises_convergence_error(how):
+    # x^2 + 1 has no real root (Newton lands on x = 0 where g' = 0); x^2 - 4 from 0 starts there.
+    for g, x0 in ((lambda x, a: x ** 2 + a, 1.0), (lambda x, a: x ** 2 - 4 * a, 0.0)):
+        fn = lambda a: solvers.root(g, x0, a)
+        run = {'eager': fn, 'jit': fxad.jit(fn), 'grad': fxad.grad(fn)}[how]
+        with pytest.raises(ConvergenceError, match=r"root did not converge: stopped after \d+ "
+                                                    r"iterations? .*singular\) = inf"):
+            run(1.0)
+
+
+def test_root_singular_step_under_vmap_names_the_member():
+    solve = fxad.vmap(lambda x0: solvers.root(lambda x: x ** 2 - 4, x0))
+    np.testing.assert_allclose(solve(np.array([1.0, -3.0])), [2.0, -2.0], rtol=1e-14)
+    with pytest.raises(ConvergenceError, match=r"for 1 of 3 batch members \(vmap\); the worst, "
+                                                r"batch member \(1,\), stopped after 1 iteration"):
+        solve(np.array([1.0, 0.0, 3.0]))
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore', RuntimeWarning)      # sqrt of a negative number
+        with pytest.raises(ConvergenceError, match=r"1 of 2 batch members .* batch member \(0,\)"):
+            fxad.vmap(lambda x0: solvers.root(lambda x: fnp.sqrt(x) - 2, x0))(np.array([-1.0, 1.0]))
+
+
+def test_root_singular_jacobian_at_the_root_fails_in_the_derivative():
+    # (x - a)^2 = 0 at x = a exactly, but dg/dx = 0 there: dx*/da is undefined.
+    sol = lambda a: solvers.root(lambda x, a: (x - a) ** 2, 1.0, a)
+    assert sol(1.0) == 1.0
+    for derivative in (fxad.grad(sol), fxad.jacfwd(sol)):
+        with pytest.raises(ConvergenceError, match=r"root \(derivative: the dense solve"):
+            derivative(1.0)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -328,6 +391,70 @@ def test_minimize_nonquadratic_vs_unrolled_newton():
                                    atol=1e-9)
 
 
+H2 = np.array([[2.0, 1.0], [1.0, 3.0]])
+
+
+def quadratic(w, b, scale, offset):
+    return scale * (w @ H2 @ w / 2 - b @ w) + offset
+
+
+@pytest.mark.parametrize('method', METHODS)
+@pytest.mark.parametrize('scale, offset', [(1.0, 0.0), (1e-12, 0.0), (1e12, 0.0), (1.0, 1e6),
+                                           (1.0, 1e12), (1e-9, 1e6)])
+def test_minimize_is_scale_and_offset_free(method, scale, offset):
+    # x* = H^-1 b and dx*/db = H^-1, whatever the scale of f or a constant added to it.
+    # (gd used to stall near 1e-8 on these; bfgs returned x0 for scale 1e-12.)
+    b = np.array([1.0, 1.0])
+
+    def solution(b):
+        return solvers.minimize(quadratic, np.zeros(2), b, scale, offset, method=method)
+    np.testing.assert_allclose(solution(b), np.linalg.solve(H2, b), rtol=1e-10)
+    for jac in JACOBIANS:
+        np.testing.assert_allclose(jac(solution)(b), np.linalg.inv(H2), rtol=1e-10, atol=1e-14)
+
+
+@pytest.mark.parametrize('method', METHODS)
+def test_minimize_tiny_gradient_small_solution_and_warm_start(method):
+    np.testing.assert_allclose(solvers.minimize(lambda w: 1e-12 * fnp.sum((w - 1) ** 2), np.zeros(2),
+                                                method=method), [1.0, 1.0], rtol=1e-10)
+    np.testing.assert_allclose(solvers.minimize(lambda w: fnp.sum((w - 1e-6) ** 2), np.ones(2),
+                                                method=method), [1e-6, 1e-6], rtol=1e-10)
+    x_star = np.linalg.solve(X.T @ X + 0.8 * np.eye(4), X.T @ Y)
+    for x0 in (x_star, x_star * (1 + 1e-8)):
+        np.testing.assert_allclose(solvers.minimize(ridge_loss, x0, 0.8, method=method), x_star,
+                                   rtol=1e-10)
+
+
+def test_minimize_derivative_failure_names_minimize():
+    # At a = 0 the Hessian diag(2, 2a) is singular; x* = (1, 3) still converges, dx*/da cannot.
+    def solution(a):
+        return solvers.minimize(lambda x, a: (x[0] - 1) ** 2 + a * x[1] ** 2, np.array([0.0, 3.0]), a)
+    np.testing.assert_allclose(solution(0.0), [1.0, 3.0], rtol=1e-12)
+    for derivative in (fxad.grad(lambda a: fnp.sum(solution(a))), fxad.jacfwd(solution)):
+        with pytest.raises(ConvergenceError, match=r"minimize \(derivative: CG on the Hessian at x\*\)"):
+            derivative(0.0)
+
+
+@pytest.mark.parametrize('method', METHODS)
+def test_minimize_without_a_minimum_raises(method):
+    # Unbounded below: the descent overflows, and no Newton step can certify the result.
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore', RuntimeWarning)
+        with pytest.raises(ConvergenceError, match="minimize did not converge"):
+            solvers.minimize(lambda x: -fnp.sum(x ** 2), np.ones(2), method=method)
+
+
+def test_custom_root_aux_is_a_numpy_value():
+    # solve returns Python numbers for x* and aux; custom_root returns NumPy values, as fxad does.
+    def solve(f, x):
+        return 2.0 ** 0.5, {'steps': 3, 'residual': 0.0}
+    x, aux = fxad.lax.custom_root(lambda x: x ** 2 - 2.0, 1.0, solve, lambda g, y: y / g(1.0),
+                                  has_aux=True)
+    assert type(x) is np.float64 and x == np.sqrt(2.0)
+    assert type(aux['steps']) is np.int64 and aux['steps'] == 3
+    assert type(aux['residual']) is np.float64
+
+
 # ---------------------------------------------------------------------------------------------
 # Non-convergence and bad arguments
 
@@ -339,6 +466,7 @@ def diverging(a):
 CONVERGENCE_FAILURES = {
     'fixed_point': (diverging, 3.0),
     'root': (lambda a: solvers.root(lambda x, a: x ** 2 + a, 1.5, a), 1.0),      # no real root
+    'root_singular': (lambda a: solvers.root(lambda x, a: x ** 2 - a, 0.0, a), 4.0),  # g'(x0) = 0
     'cg': (lambda a: solvers.cg(lambda v: a * v, np.ones(3)), -1.0),           # not SPD
     'cg_maxiter': (lambda a: solvers.cg(lambda v: SPD @ v * a, B, maxiter=2), 1.0),
     'minimize': (lambda a: solvers.minimize(lambda x, a: fnp.sum((x - 0.3) ** 4) * a, np.ones(2), a,
@@ -409,3 +537,12 @@ def test_public_names():
     assert set(solvers.__all__) == {'ConvergenceError', 'fixed_point', 'root', 'cg', 'minimize'}
     assert all(callable(getattr(solvers, name)) for name in solvers.__all__)
     assert fxad.solvers is solvers and issubclass(ConvergenceError, RuntimeError)
+
+
+def test_fixed_point_converging_to_exactly_zero_stops():
+    # x* = 0 for f(x) = x / 2; the relative test has a floor far below any useful accuracy.
+    x = solvers.fixed_point(lambda x: 0.5 * x, 1.0)
+    assert abs(x) < 1e-30
+    # d x*/d a for f(x) = x / 2 + a is 1 / (1 - 1/2) = 2 at a = 0 (x* = 0).
+    g = fxad.grad(lambda a: solvers.fixed_point(lambda x, a: 0.5 * x + a, 1.0, a))(0.0)
+    assert np.isclose(g, 2.0, rtol=1e-8)

@@ -1,10 +1,10 @@
-"""Linear algebra primitives: cholesky, triangular_solve, solve, slogdet, eigh, qr and svd.
+"""Linear algebra primitives: cholesky, triangular_solve, solve, det, slogdet, eigh, qr and svd.
 
 Each takes a matrix or a stack of matrices (leading batch dims) and runs NumPy's stacked
 np.linalg routine; batching rules move the vmapped dim to the front. Real float32/float64 only.
 """
 
-__all__ = ['cholesky', 'triangular_solve', 'solve', 'slogdet', 'eigh', 'qr', 'svd']
+__all__ = ['cholesky', 'triangular_solve', 'solve', 'det', 'slogdet', 'eigh', 'qr', 'svd']
 
 import numpy as np
 
@@ -268,6 +268,68 @@ solve_p.batch = _front_batcher(solve_p)
 def solve(a, b):
     """X with a X = b; a (..., m, m) and b (..., m, n) with equal batch dims."""
     return solve_p.bind(a, b)
+
+
+# ---------------------------------------------------------------------------------------------
+# det, with d det(A) = <cof(A), dA>: cof(A) = det(A) A^-T is the cofactor matrix, computed from
+# the SVD so that the derivative is defined at every matrix (rank n - 1 included), as in JAX.
+
+det_p = Primitive('det')
+cofactor_p = Primitive('cofactor')
+
+
+def _det_abstract_eval(a):
+    _check_matrix('det', a)
+    _check_float('det', a)
+    return ShapedArray(a.shape[:-2], a.dtype)
+
+
+def _det_jvp(g, a):
+    nd = get_aval(a).ndim
+    return reduce_sum(mul(cofactor_p.bind(a), g), (nd - 2, nd - 1))
+
+
+det_p.impl = np.linalg.det
+det_p.abstract_eval = _det_abstract_eval
+ad.defjvp(det_p, _det_jvp)
+det_p.batch = _front_batcher(det_p)
+
+
+def det(a):
+    """The determinant of each matrix."""
+    return det_p.bind(a)
+
+
+def _cofactor_impl(a):
+    # A = U diag(s) Vh: cof(A) = det(U) det(Vh) U diag(p) Vh, p_i the product of the s_j with
+    # j != i (no division, so exact zeros stay zeros: rank n - 1 gives a rank-one cofactor).
+    u, s, vh = np.linalg.svd(a)
+    sign = np.sign(np.linalg.det(u) * np.linalg.det(vh))
+    ones = np.ones_like(s[..., :1])
+    before = np.cumprod(np.concatenate([ones, s[..., :-1]], -1), -1)
+    after = np.cumprod(np.concatenate([ones, s[..., :0:-1]], -1), -1)[..., ::-1]
+    return sign[..., None, None] * ((u * (before * after)[..., None, :]) @ vh)
+
+
+def _cofactor_abstract_eval(a):
+    _check_matrix('cofactor', a)
+    _check_float('cofactor', a)
+    return ShapedArray(a.shape, a.dtype)
+
+
+def _cofactor_jvp(g, cof, a):
+    # cof = det A^-T, so with X = A^-1 dA: dcof = tr(X) cof - cof X^T (A must be nonsingular:
+    # only second and higher derivatives of det come here).
+    x = solve(a, g)
+    nd = get_aval(a).ndim
+    tr_x = broadcast_in_dim(_trace(x), get_aval(a).shape, tuple(range(nd - 2)))
+    return sub(mul(tr_x, cof), _matmul(cof, _swap_last(x)))
+
+
+cofactor_p.impl = _cofactor_impl
+cofactor_p.abstract_eval = _cofactor_abstract_eval
+ad.defjvp2(cofactor_p, _cofactor_jvp)
+cofactor_p.batch = _front_batcher(cofactor_p)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -333,6 +333,7 @@ def custom_root(f, initial_guess, solve, tangent_solve, has_aux=False):
     jaxprs = _RootJaxprs(f_jaxpr, solve_jaxpr, ls_jaxpr)
     out = _custom_root(tuple(len(c) for c in consts), jaxprs, *f_consts, *solve_consts,
                        *ls_consts, *guess)
+    out = [_numpy_out(v) for v in out]     # eagerly, NumPy values (never Python numbers)
     x = tree_unflatten(tree, list(out[:len(guess)]))
     return (x, tree_unflatten(aux_trees[-1], list(out[len(guess):]))) if has_aux else x
 

@@ -75,9 +75,9 @@ def slogdet(a):
 
 
 def det(a):
-    """sign * exp(log|det a|); its derivative is det(a) trace(a^-1 da)."""
-    sign, logabsdet = slogdet(a)
-    return lax.mul(sign, lax.exp(logabsdet))
+    """The determinant of each matrix. Its gradient is the cofactor matrix det(a) a^-T, defined
+    at singular matrices too (for rank n - 1 it is nonzero, as in JAX)."""
+    return lax.linalg.det(_matrix('det', a))
 
 
 def cholesky(a, /, *, upper=False):

@@ -14,14 +14,17 @@ from ._util import (DEFAULT_TOL, check_positive_int, check_tol, checked, conform
                     float_tree, tree_add, tree_max_abs, tree_scale, tree_sub)
 
 _NAME = 'fxad.solvers.fixed_point'
+_TINY = float(np.finfo(np.float64).tiny)
+_EPS = float(np.finfo(np.float64).eps)
 
 
 def fixed_point(f, x0, *params, tol=DEFAULT_TOL, max_iter=1000):
     """x* with x* = f(x*, *params), iterating x <- f(x, *params) from x0.
 
     x0 is an array or a pytree of arrays; f returns the same structure, shapes and dtypes. The
-    iteration stops when max|f(x) - x| <= tol * max(1, max|x|) and raises ConvergenceError at run
-    time if that takes more than max_iter steps. x* is differentiable in params (and in values
+    iteration stops when the step is small relative to the iterate, max|f(x) - x| <= tol *
+    max|f(x)| (a relative test whatever the scale of x*), and raises ConvergenceError at run time
+    if that takes more than max_iter steps. x* is differentiable in params (and in values
     f closes over) in forward and reverse mode, by the implicit function theorem, provided
     the iteration contracts at x* (the spectral radius of df/dx is below one). x0 gets no
     derivative: x* does not depend on it.
@@ -48,6 +51,11 @@ def fixed_point(f, x0, *params, tol=DEFAULT_TOL, max_iter=1000):
 
 
 def _iterate(f, x0, tol, max_iter):
+    # Relative to x itself, so a tiny x* is found as accurately as a large one; the floor,
+    # far below any meaningful accuracy (tol * eps of the starting point), lets an iteration
+    # converging to exactly 0 stop too.
+    floor = fnp.maximum(tree_max_abs(x0) * (tol * _EPS), _TINY)
+
     def cond(carry):
         _, err, k = carry
         return (err > tol) & (k < max_iter)
@@ -55,11 +63,11 @@ def _iterate(f, x0, tol, max_iter):
     def body(carry):
         x, _, k = carry
         fx = f(x)
-        err = tree_max_abs(tree_sub(fx, x)) / fnp.maximum(1.0, tree_max_abs(fx))
+        err = tree_max_abs(tree_sub(fx, x)) / fnp.maximum(tree_max_abs(fx), floor)
         return fx, err, k + 1
 
     x, err, k = while_loop(cond, body, (x0, np.inf, 0))
-    return checked(x, err <= tol, err, k, solver=_NAME, measure="max|f(x) - x| / max(1, max|x|)",
+    return checked(x, err <= tol, err, k, solver=_NAME, measure="max|f(x) - x| / max|f(x)|",
                    tol=tol)
 
 
@@ -78,7 +86,7 @@ def _richardson_solver(tol, max_iter):
             return tree_add(v, r), tree_max_abs(r), k + 1
 
         v, r_norm, k = while_loop(cond, body, (tree_scale(0.0, y), np.inf, 0))
-        rel = r_norm / fnp.maximum(y_norm, np.finfo(np.float64).tiny)
+        rel = r_norm / fnp.maximum(y_norm, _TINY)
         return checked(v, r_norm <= tol * y_norm, rel, k,
                        solver=f"{_NAME} (derivative: the linear fixed-point iteration)",
                        measure="max|(A - I) v - y| / max|y|, A = df/dx at x*", tol=tol)

@@ -23,7 +23,12 @@ def cg(matvec, b, x0=None, tol=DEFAULT_TOL, maxiter=None):
     more than maxiter steps (default 10 * the size of b). x is differentiable in b and in the
     values matvec closes over, in forward and reverse mode; x0 gets no derivative.
     """
-    tol = check_tol(tol, _NAME)
+    return cg_solve(matvec, b, x0, check_tol(tol, _NAME), maxiter, _NAME)
+
+
+def cg_solve(matvec, b, x0, tol, maxiter, solver, measure="||b - A x|| / ||b||"):
+    """cg with a checked tol; a ConvergenceError names `solver` and `measure` (so that a
+    caller such as minimize's derivative can say which solve failed)."""
     b = float_tree(b, f"{_NAME}: b")
     size = sum(get_aval(leaf).size for leaf in tree_leaves(b))
     maxiter = check_positive_int(10 * max(size, 1) if maxiter is None else maxiter, 'maxiter', _NAME)
@@ -35,8 +40,7 @@ def cg(matvec, b, x0=None, tol=DEFAULT_TOL, maxiter=None):
                                         tol * tree_norm(b), maxiter)
         b_norm = tree_norm(b)
         rel = r_norm / fnp.maximum(b_norm, np.finfo(np.float64).tiny)
-        return checked(x, r_norm <= tol * b_norm, rel, k, solver=_NAME,
-                       measure="||b - A x|| / ||b||", tol=tol)
+        return checked(x, r_norm <= tol * b_norm, rel, k, solver=solver, measure=measure, tol=tol)
 
     return custom_linear_solve(matvec, b, solve, symmetric=True)
 
