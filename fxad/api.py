@@ -18,8 +18,8 @@ from .lax.call import jit_p
 from .lax.elementwise import convert_element_type
 from .tree_util import tree_flatten, tree_unflatten, tree_map, treedef_is_leaf
 
-__all__ = ['make_jaxpr', 'jit', 'jvp', 'linearize', 'vjp', 'linear_transpose', 'grad',
-           'value_and_grad', 'vmap', 'jacfwd', 'jacrev', 'hessian']
+__all__ = ['make_jaxpr', 'eval_shape', 'ShapeDtypeStruct', 'jit', 'jvp', 'linearize', 'vjp',
+           'linear_transpose', 'grad', 'value_and_grad', 'vmap', 'jacfwd', 'jacrev', 'hessian']
 
 
 # ---------------------------------------------------------------------------------------------
@@ -138,6 +138,37 @@ def make_jaxpr(fun, static_argnums=()):
         jaxpr, consts, _, _ = trace_call(fun, args, kwargs, static_argnums, 'make_jaxpr')
         return ClosedJaxpr(jaxpr, consts)
     return jaxpr_maker
+
+
+class ShapeDtypeStruct:
+    """The shape and dtype of an array, without its values (what eval_shape returns)."""
+    __slots__ = ('shape', 'dtype')
+
+    def __init__(self, shape, dtype):
+        self.shape = tuple(shape)
+        self.dtype = np.dtype(dtype)
+
+    def __eq__(self, other):
+        return (isinstance(other, ShapeDtypeStruct) and self.shape == other.shape
+                and self.dtype == other.dtype)
+
+    def __hash__(self):
+        return hash((self.shape, self.dtype))
+
+    def __repr__(self):
+        return f"ShapeDtypeStruct(shape={self.shape}, dtype={self.dtype.name})"
+
+
+def eval_shape(fun, *args, **kwargs):
+    """The shapes and dtypes of fun(*args, **kwargs), found by tracing: nothing is computed.
+
+    Arguments may be arrays or ShapeDtypeStructs.
+    """
+    def as_value(x):
+        return np.zeros(x.shape, x.dtype) if isinstance(x, ShapeDtypeStruct) else x
+    args, kwargs = tree_map(as_value, (args, kwargs))
+    jaxpr, _, _, out_tree = trace_call(fun, args, kwargs, (), 'eval_shape')
+    return tree_unflatten(out_tree, [ShapeDtypeStruct(a.shape, a.dtype) for a in jaxpr.out_avals])
 
 
 def trace_call(fun, args, kwargs, static_argnums, transform):

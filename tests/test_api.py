@@ -554,3 +554,23 @@ def test_batching_helpers_are_installed():
     x = np.arange(6.).reshape(2, 3)
     np.testing.assert_array_equal(batching.matchaxis(2, 0, 1, x), x.T)
     np.testing.assert_array_equal(batching.matchaxis(4, None, 0, np.arange(3.)), np.tile(np.arange(3.), (4, 1)))
+
+
+def test_eval_shape_matches_numpy_shapes_without_computing():
+    calls = []
+
+    def f(x, y):
+        calls.append(1)
+        return {'prod': x @ y, 'total': fnp.sum(x, axis=0)}
+
+    x, y = np.ones((2, 3), np.float32), np.ones((3, 4), np.float32)
+    out = fxad.eval_shape(f, x, fxad.ShapeDtypeStruct((3, 4), np.float32))
+    expected = {'prod': np.ones((2, 3), np.float32) @ y, 'total': x.sum(axis=0)}
+    assert out == {k: fxad.ShapeDtypeStruct(v.shape, v.dtype) for k, v in expected.items()}
+    assert len(calls) == 1
+
+
+def test_tree_short_names_match_tree_util_reference():
+    tree = {'b': (1, [2, None]), 'a': 3}
+    assert fxad.tree.leaves(tree) == [3, 1, 2]                       # sorted keys, None is empty
+    assert fxad.tree.map(lambda v: v * 10, tree) == {'a': 30, 'b': (10, [20, None])}
