@@ -376,13 +376,14 @@ class JaxprEqn:
 
 class Jaxpr:
     """constvars; invars. let eqns in outvars -- JAX's first-order IR."""
-    __slots__ = ('constvars', 'invars', 'outvars', 'eqns')
+    __slots__ = ('constvars', 'invars', 'outvars', 'eqns', 'compiled_impl')
 
     def __init__(self, constvars, invars, outvars, eqns):
         self.constvars = list(constvars)
         self.invars = list(invars)
         self.outvars = list(outvars)
         self.eqns = list(eqns)
+        self.compiled_impl = None  # see eval_jaxpr_impl
 
     @property
     def in_avals(self):
@@ -431,9 +432,57 @@ def eval_jaxpr_impl(jaxpr, consts, *args):
     """Evaluate a jaxpr on concrete values by calling each primitive's impl directly.
 
     No trace dispatch and no shape rules: the jaxpr was checked when it was built. This is what
-    an eagerly called `jit` runs; compiling jaxprs into faster NumPy code would replace it.
+    an eagerly called `jit` runs. The jaxpr is compiled once into a straight-line Python
+    function of NumPy calls (one line per equation); very long jaxprs are interpreted instead.
     """
-    return _eval(jaxpr, consts, args, True)
+    fn = jaxpr.compiled_impl
+    if fn is None:
+        fn = jaxpr.compiled_impl = _compile_impl(jaxpr)
+    if fn is False or len(args) != len(jaxpr.invars) or len(consts) != len(jaxpr.constvars):
+        return _eval(jaxpr, consts, args, True)
+    return fn(*consts, *args)
+
+
+_MAX_COMPILED_EQNS = 2000
+
+
+def _compile_impl(jaxpr):
+    """Python source calling each equation's impl in order, exec'd once; False if too long."""
+    if len(jaxpr.eqns) > _MAX_COMPILED_EQNS:
+        return False
+    names = {}
+    env = {}
+
+    def atom(v):
+        if type(v) is Literal:
+            key = f"k{len(env)}"
+            env[key] = v.val
+            return key
+        return names[v]
+
+    for v in jaxpr.constvars + jaxpr.invars:
+        names[v] = f"v{len(names)}"
+    params = ', '.join(names[v] for v in jaxpr.constvars + jaxpr.invars)
+    lines = [f"def compiled({params}):"]
+    for i, eqn in enumerate(jaxpr.eqns):
+        env[f"f{i}"] = eqn.primitive.impl
+        call_args = [atom(v) for v in eqn.invars]
+        if eqn.params:
+            env[f"p{i}"] = eqn.params
+            call_args.append(f"**p{i}")
+        call = f"f{i}({', '.join(call_args)})"
+        for v in eqn.outvars:
+            names[v] = f"v{len(names)}"
+        outs = ', '.join(names[v] for v in eqn.outvars)
+        if not eqn.primitive.multiple_results:
+            lines.append(f"    {outs} = {call}")
+        elif eqn.outvars:
+            lines.append(f"    {outs}, = {call}")
+        else:
+            lines.append(f"    {call}")
+    lines.append(f"    return [{', '.join(atom(v) for v in jaxpr.outvars)}]")
+    exec('\n'.join(lines), env)
+    return env['compiled']
 
 
 def _eval(jaxpr, consts, args, use_impl):

@@ -325,3 +325,22 @@ def test_python_scalars_alone_are_weak():
     assert core.get_aval(np.ones((2, 2), np.float32)).str_short() == 'f32[2,2]'
     with pytest.raises(TypeError, match="not a valid fxad type"):
         core.get_aval("text")
+
+
+def test_compiled_jaxpr_evaluation_matches_numpy():
+    # eval_jaxpr_impl compiles a jaxpr into straight-line code: values must match NumPy,
+    # including literals, params, multiple-result primitives and repeated calls.
+    from fxad.core import eval_jaxpr_impl
+
+    def f(x, y):
+        s = fnp.sort(x)
+        return fnp.sin(s) @ y + 2.0, fnp.sum(x, axis=0)
+
+    x = np.random.default_rng(0).normal(size=(3, 4))
+    y = np.random.default_rng(1).normal(size=(4, 2))
+    closed = fxad.make_jaxpr(f)(x, y)
+    for _ in range(2):
+        out = eval_jaxpr_impl(closed.jaxpr, closed.consts, x, y)
+        np.testing.assert_allclose(out[0], np.sin(np.sort(x)) @ y + 2.0)
+        np.testing.assert_allclose(out[1], x.sum(axis=0))
+    assert closed.jaxpr.compiled_impl
