@@ -243,7 +243,9 @@ def backward_pass(jaxpr, consts, args, cotangents_out):
     for eqn in jaxpr.eqns:
         for v in eqn.invars:
             if type(v) is not Literal and v in linear_vars:
-                if eqn.outvars and not any(dtypes.is_float(o.aval.dtype) for o in eqn.outvars):
+                outs = eqn.outvars
+                if outs and outs[0].aval.dtype.kind not in 'fc' and not any(
+                        dtypes.is_float(o.aval.dtype) for o in outs):
                     raise NonLinearError(
                         f"Cannot transpose: primitive '{eqn.primitive.name}' turns a linear input "
                         f"into a {eqn.outvars[0].aval.str_short()} value, which no linear "
