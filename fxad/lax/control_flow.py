@@ -7,7 +7,7 @@ them. Which loop carries acquire a tangent, become unknown or become batched is 
 over the body.
 """
 
-__all__ = ['cond', 'switch', 'while_loop', 'fori_loop', 'scan']
+__all__ = ['cond', 'switch', 'while_loop', 'fori_loop', 'scan', 'map']
 
 import collections
 
@@ -950,3 +950,9 @@ def fori_loop(lower, upper, body_fun, init_val):
     _, _, val = _while_loop(lambda c: lt(c[0], c[1]), while_body, (lower, upper, init_val), 'fori_loop',
                             'init_val', names[:1] + ['the upper bound'] + names[1:])
     return val
+
+
+def map(f, xs):
+    """f applied to each slice of xs along its leading axis (a scan without a carry), stacked."""
+    _, ys = scan(lambda carry, x: (carry, f(x)), (), xs)
+    return ys

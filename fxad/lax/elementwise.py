@@ -94,8 +94,9 @@ def bitwise_not(x): return not_p.bind(x)
 
 
 def stop_gradient(x):
-    """The identity whose derivative is zero."""
-    return stop_gradient_p.bind(x)
+    """The identity whose derivative is zero; x may be a pytree (integer leaves pass through)."""
+    from ..tree_util import tree_map
+    return tree_map(lambda v: stop_gradient_p.bind(v) if dtypes.is_float(get_aval(v).dtype) else v, x)
 
 
 def _one(x):
@@ -200,18 +201,41 @@ def _div_impl(x, y):
     return np.true_divide(x, y)
 
 
-def add(x, y): return add_p.bind(x, y)
-def sub(x, y): return sub_p.bind(x, y)
-def mul(x, y): return mul_p.bind(x, y)
-def div(x, y): return div_p.bind(x, y)
-def rem(x, y): return rem_p.bind(x, y)
-def pow(x, y): return pow_p.bind(x, y)
-def max(x, y): return max_p.bind(x, y)
-def min(x, y): return min_p.bind(x, y)
-def atan2(x, y): return atan2_p.bind(x, y)
-def bitwise_and(x, y): return and_p.bind(x, y)
-def bitwise_or(x, y): return or_p.bind(x, y)
-def bitwise_xor(x, y): return xor_p.bind(x, y)
+_PY_SCALAR_TYPES = frozenset((bool, int, float, complex))
+_PY_TYPE_OF_KIND = {'b': bool, 'i': int, 'u': int, 'f': float, 'c': complex}
+
+
+def _weak_pair(x, y):
+    """As in JAX's lax, a Python scalar beside an array takes the array's dtype where its kind
+    allows (it is weakly typed); anything else is left for the shape rule to reject."""
+    tx, ty = type(x) in _PY_SCALAR_TYPES, type(y) in _PY_SCALAR_TYPES
+    if tx == ty:
+        return x, y
+    if tx:
+        return _weak_to(x, y), y
+    return x, _weak_to(y, x)
+
+
+def _weak_to(scalar, other):
+    aval = get_aval(other)
+    dtype, _ = dtypes.result_type((aval.dtype, aval.weak_type), (get_aval(scalar).dtype, True))
+    if dtype != aval.dtype:
+        return scalar
+    return _PY_TYPE_OF_KIND[dtype.kind](scalar) if aval.weak_type else dtype.type(scalar)
+
+
+def add(x, y): return add_p.bind(*_weak_pair(x, y))
+def sub(x, y): return sub_p.bind(*_weak_pair(x, y))
+def mul(x, y): return mul_p.bind(*_weak_pair(x, y))
+def div(x, y): return div_p.bind(*_weak_pair(x, y))
+def rem(x, y): return rem_p.bind(*_weak_pair(x, y))
+def pow(x, y): return pow_p.bind(*_weak_pair(x, y))
+def max(x, y): return max_p.bind(*_weak_pair(x, y))
+def min(x, y): return min_p.bind(*_weak_pair(x, y))
+def atan2(x, y): return atan2_p.bind(*_weak_pair(x, y))
+def bitwise_and(x, y): return and_p.bind(*_weak_pair(x, y))
+def bitwise_or(x, y): return or_p.bind(*_weak_pair(x, y))
+def bitwise_xor(x, y): return xor_p.bind(*_weak_pair(x, y))
 
 
 def _add_transpose(ct, x, y):
@@ -349,12 +373,12 @@ for _p in (eq_p, ne_p, lt_p, le_p, gt_p, ge_p):
     defjvp_zero(_p)
 
 
-def eq(x, y): return eq_p.bind(x, y)
-def ne(x, y): return ne_p.bind(x, y)
-def lt(x, y): return lt_p.bind(x, y)
-def le(x, y): return le_p.bind(x, y)
-def gt(x, y): return gt_p.bind(x, y)
-def ge(x, y): return ge_p.bind(x, y)
+def eq(x, y): return eq_p.bind(*_weak_pair(x, y))
+def ne(x, y): return ne_p.bind(*_weak_pair(x, y))
+def lt(x, y): return lt_p.bind(*_weak_pair(x, y))
+def le(x, y): return le_p.bind(*_weak_pair(x, y))
+def gt(x, y): return gt_p.bind(*_weak_pair(x, y))
+def ge(x, y): return ge_p.bind(*_weak_pair(x, y))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -398,6 +422,11 @@ select_n_p.abstract_eval = _select_n_abstract_eval
 
 def select_n(which, *cases):
     return select_n_p.bind(which, *cases)
+
+
+def select(pred, on_true, on_false):
+    """on_true where pred else on_false (JAX's lax.select; select_n with the cases swapped)."""
+    return select_n_p.bind(pred, on_false, on_true)
 
 
 def _select_n_jvp(primals, tangents):
