@@ -231,7 +231,7 @@ class _Jitted:
         key = (in_tree, tuple((a.shape, a.dtype, a.weak_type) for a in avals), static_vals, static_kw)
         return flat, in_tree, avals, key, static_vals, static_kw, len(args)
 
-    def trace(self, *args, **kwargs):
+    def _trace(self, *args, **kwargs):
         flat, in_tree, avals, key, static_vals, static_kw, n = self._signature(args, kwargs)
         entry = self.cache.get(key)
         if entry is not None:
@@ -243,6 +243,15 @@ class _Jitted:
         if not hoisted:
             self.cache[key] = (closed, out_box[0])
         return closed, out_box[0], hoisted
+
+    def trace(self, *args, **kwargs):
+        """The traced function at these arguments (JAX's AOT `jit(f).trace(...)`): `.jaxpr` is
+        its ClosedJaxpr, `.out_tree` the structure of its outputs."""
+        closed, out_tree, hoisted = self._trace(*args, **kwargs)
+        if hoisted:
+            raise TypeError("jit(f).trace: f closes over traced values of an enclosing "
+                            "transformation; call trace outside any transformation")
+        return Traced(closed, out_tree)
 
     def _fast_key(self, args, kwargs):
         """The cache key of a call with positional, non-static arguments only (else None)."""
@@ -262,7 +271,7 @@ class _Jitted:
             flat, in_tree, avals, key, static_vals, static_kw, n = self._signature(args, kwargs)
             entry = self.cache.get(key)
             if entry is None:
-                closed, out_tree, hoisted = self.trace(*args, **kwargs)
+                closed, out_tree, hoisted = self._trace(*args, **kwargs)
             else:
                 (closed, out_tree), hoisted = entry, []
             if fast_key is not None and not hoisted:
@@ -276,6 +285,18 @@ class _Jitted:
         else:
             outs = jit_p.bind(*hoisted, *flat, name=self.__name__, jaxpr=closed)
         return tree_unflatten(out_tree, [_to_numpy(x) for x in outs])
+
+
+class Traced:
+    """What jit(f).trace(*args) returns: the ClosedJaxpr and the output tree structure."""
+    __slots__ = ('jaxpr', 'out_tree')
+
+    def __init__(self, jaxpr, out_tree):
+        self.jaxpr = jaxpr
+        self.out_tree = out_tree
+
+    def __repr__(self):
+        return f"Traced(jaxpr={self.jaxpr})"
 
 
 def _hashable(v):

@@ -574,3 +574,12 @@ def test_tree_short_names_match_tree_util_reference():
     tree = {'b': (1, [2, None]), 'a': 3}
     assert fxad.tree.leaves(tree) == [3, 1, 2]                       # sorted keys, None is empty
     assert fxad.tree.map(lambda v: v * 10, tree) == {'a': 30, 'b': (10, [20, None])}
+
+
+def test_jit_trace_gives_the_jaxpr_that_jit_runs():
+    f = fxad.jit(lambda x, y: fnp.sin(x) * y)
+    traced = f.trace(1.0, 2.0)
+    assert str(traced.jaxpr) == ("{ lambda ; a:f64[] b:f64[]. let c:f64[] = sin a; "
+                                 "d:f64[] = mul c b in (d,) }")
+    np.testing.assert_allclose(fxad.core.eval_jaxpr(traced.jaxpr.jaxpr, traced.jaxpr.consts, 1.0, 2.0),
+                               [np.sin(1.0) * 2.0])
