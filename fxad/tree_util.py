@@ -527,6 +527,23 @@ def register_pytree_node_class(cls):
     return cls
 
 
+def _check_dataclass_fields(cls, all_fields, init_names, listed):
+    """As in JAX: every listed name is a field, and every init field is listed (else unflatten
+    could not call cls(...)); init=False fields may be listed or left out."""
+    problems = []
+    unknown = [n for n in listed if n not in all_fields]
+    if unknown:
+        problems.append(f"not fields of {cls.__qualname__}: {unknown} (its fields are {all_fields})")
+    missing = [n for n in all_fields if n in init_names and n not in listed]
+    if missing:
+        problems.append(f"init fields in neither data_fields nor meta_fields: {missing}")
+    repeated = sorted({n for n in listed if listed.count(n) > 1})
+    if repeated:
+        problems.append(f"listed more than once: {repeated}")
+    if problems:
+        raise ValueError("register_dataclass: " + "; ".join(problems))
+
+
 def register_dataclass(cls=None, data_fields=None, meta_fields=None):
     """Register a dataclass as a pytree node; usable as ``@register_dataclass``.
 
@@ -534,7 +551,8 @@ def register_dataclass(cls=None, data_fields=None, meta_fields=None):
     neither is given, all dataclass fields are data fields except those declared with
     ``field(metadata={'static': True})``, which are meta fields. If only one is given, the
     remaining dataclass fields form the other. Rebuilding calls ``cls(**init_fields)`` and then
-    sets any ``init=False`` fields directly.
+    sets any ``init=False`` fields directly. A listed name that is not a field, or an init field
+    in neither list, raises ValueError at registration (as in JAX).
     """
     if cls is None:
         return lambda c: register_dataclass(c, data_fields, meta_fields)
@@ -558,6 +576,8 @@ def register_dataclass(cls=None, data_fields=None, meta_fields=None):
     overlap = set(data_fields) & set(meta_fields)
     if overlap:
         raise ValueError(f"register_dataclass: fields {sorted(overlap)} are both data and meta")
+    if init_names is not None:
+        _check_dataclass_fields(cls, all_fields, init_names, data_fields + meta_fields)
 
     def flatten(x):
         return ([getattr(x, n) for n in data_fields],

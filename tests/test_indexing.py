@@ -137,6 +137,68 @@ def test_traced_out_of_bounds_indices_clamp_on_read_and_drop_on_write():
     np.testing.assert_array_equal(fxad.jit(lambda x, k: x[k])(x, 9), 4.0)
 
 
+# An explicit mode= applies to static (Python int) indices too, as in JAX: 'fill' reads fill_value
+# (NaN by default), 'clip' clamps after counting negatives from the end, 'drop' skips the update.
+_X2 = np.arange(20.0).reshape(4, 5)
+
+
+def _with(x, idx, value):
+    y = x.copy()
+    y[idx] = value
+    return y
+
+
+STATIC_MODES = [
+    ('get_fill', lambda x: fnp.at(x)[11].get(mode='fill', fill_value=-1.0), np.full(5, -1.0)),
+    ('get_fill_default_nan', lambda x: fnp.at(x)[1, -6].get(mode='fill'), np.nan),
+    ('get_fill_with_slice', lambda x: fnp.at(x)[-5, 1:3].get(mode='fill', fill_value=7.0), [7.0, 7.0]),
+    ('get_fill_with_array', lambda x: fnp.at(x)[I([0, 9]), 7].get(mode='fill', fill_value=0.5), [0.5, 0.5]),
+    ('get_drop_fills', lambda x: fnp.at(x)[2, 5].get(mode='drop', fill_value=3.0), 3.0),
+    ('get_clip_high', lambda x: fnp.at(x)[11].get(mode='clip'), _X2[3]),
+    ('get_clip_low', lambda x: fnp.at(x)[2, -9].get(mode='clip'), _X2[2, 0]),
+    ('get_clip_with_array', lambda x: fnp.at(x)[9, I([0, 4])].get(mode='clip'), _X2[3, [0, 4]]),
+    ('get_in_range_with_mode', lambda x: fnp.at(x)[-1, 1].get(mode='fill'), _X2[-1, 1]),
+    ('set_drop', lambda x: fnp.at(x)[5].set(9.0, mode='drop'), _X2),
+    ('add_drop', lambda x: fnp.at(x)[11].add(5.0, mode='drop'), _X2),
+    ('add_fill_drops', lambda x: fnp.at(x)[1, -6].add(5.0, mode='fill'), _X2),
+    ('mul_drop_with_array', lambda x: fnp.at(x)[I([0, 7]), 1].mul(2.0, mode='drop'), _with(_X2, (0, 1), 2.0)),
+    ('min_drop_with_slice', lambda x: fnp.at(x)[1:3, 5].min(-1.0, mode='drop'), _X2),
+    ('set_clip', lambda x: fnp.at(x)[4, -7].set(-1.0, mode='clip'), _with(_X2, (3, 0), -1.0)),
+    ('max_clip', lambda x: fnp.at(x)[-8].max(100.0, mode='clip'), _with(_X2, 0, 100.0)),
+]
+
+
+@pytest.mark.parametrize('fn, expected', [row[1:] for row in STATIC_MODES], ids=[row[0] for row in STATIC_MODES])
+def test_explicit_mode_applies_to_static_out_of_bounds_indices(fn, expected):
+    np.testing.assert_array_equal(fn(_X2), expected)
+    np.testing.assert_array_equal(fxad.jit(fn)(_X2), expected)
+    if not np.isnan(expected).any():   # finite differences of a NaN fill are NaN
+        check_grads(fn, (_X2,), order=1)
+
+
+def test_explicit_mode_on_a_static_index_1d_and_take():
+    a = np.arange(10)
+    assert fnp.at(a)[11].get(mode='fill', fill_value=-1) == -1
+    np.testing.assert_array_equal(fnp.at(a)[11].add(5, mode='drop'), a)
+    np.testing.assert_array_equal(fnp.at(np.arange(3.0))[5].set(9.0, mode='drop'), [0.0, 1.0, 2.0])
+    assert fnp.at(a)[-11].get(mode='clip') == 0
+    assert fnp.take(a, 12, mode='fill', fill_value=-3) == -3
+    with pytest.raises(IndexError, match="index 11 is out of bounds for axis 0 with size 10"):
+        fnp.at(a)[11].add(5)      # no mode: a static index raises, as in NumPy
+    with pytest.raises(IndexError, match="index -11 is out of bounds for axis 0 with size 10"):
+        fnp.at(a)[-11].get()
+
+
+def test_explicit_mode_on_an_axis_of_size_0():
+    x = np.zeros((0, 3))
+    np.testing.assert_array_equal(fnp.at(x)[0].get(mode='fill'), np.full(3, np.nan))
+    assert fnp.at(np.zeros(0, np.int64))[2].get(mode='fill', fill_value=4) == 4
+    np.testing.assert_array_equal(fnp.at(x)[0].set(1.0, mode='drop'), x)
+    np.testing.assert_array_equal(fxad.jit(lambda x, i: x.at[i].add(1.0))(x, 0), x)
+    with pytest.raises(IndexError, match=r"cannot clip an index into an axis of size 0 of an array of shape \(0, 3\)"):
+        fnp.at(x)[0].set(1.0, mode='clip')
+
+
 def test_traced_scalar_index_uses_dynamic_slice():
     x = x_value()
     f = lambda x, i: x[i, 1:, i]
@@ -245,6 +307,8 @@ def test_take_along_axis(arr_shape, idx_shape, axis):
 
 ERRORS = [
     (lambda x: x[4], IndexError, "index 4 is out of bounds for axis 0 with size 4"),
+    (lambda x: x.at[4].add(1.0), IndexError, "index 4 is out of bounds for axis 0 with size 4"),
+    (lambda x: x.at[0, -6].get(), IndexError, "index -6 is out of bounds for axis 1 with size 5"),
     (lambda x: x[:, I([0, 5])], IndexError, "index 5 is out of bounds for axis 1 with size 5"),
     (lambda x: x[1, 2, 3, 4], IndexError, "too many indices for array: array is 3-dimensional, but 4 were indexed"),
     (lambda x: x[..., 1, ...], IndexError, "single ellipsis"),

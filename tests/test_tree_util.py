@@ -416,6 +416,48 @@ def test_duplicate_registration_rejected():
         tu.register_pytree_node(tuple, lambda p: ((), None), lambda a, c: None)
 
 
+@dataclasses.dataclass
+class _Unregistered:
+    a: object
+    b: object
+    c: object = dataclasses.field(init=False, default=0)
+
+
+# As in JAX: listed names must be fields and every init field must be listed; an init=False field
+# may be listed or not. The error names the offending fields.
+BAD_DATACLASS_FIELDS = [
+    ("not_a_field", ["a", "bb"], ["b"], r"not fields of _Unregistered: \['bb'\] \(its fields are \['a', 'b', 'c'\]\)"),
+    ("missing_init_field", ["a"], [], r"init fields in neither data_fields nor meta_fields: \['b'\]"),
+    ("both", ["a", "x"], ["y"], r"not fields of _Unregistered: \['x', 'y'\].*neither.*: \['b'\]"),
+    ("repeated", ["a", "b", "a"], [], r"listed more than once: \['a'\]"),
+    ("only_meta_unknown", None, ["z"], r"not fields of _Unregistered: \['z'\]"),
+    ("in_both_lists", ["a", "b"], ["b"], r"fields \['b'\] are both data and meta"),
+]
+
+
+@pytest.mark.parametrize("data, meta, match", [r[1:] for r in BAD_DATACLASS_FIELDS],
+                         ids=[r[0] for r in BAD_DATACLASS_FIELDS])
+def test_register_dataclass_rejects_mismatched_fields(data, meta, match):
+    with pytest.raises(ValueError, match=match):
+        tu.register_dataclass(_Unregistered, data_fields=data, meta_fields=meta)
+    # Nothing was registered: the instance is still a leaf.
+    assert tu.tree_leaves(_Unregistered(1, 2)) == [_Unregistered(1, 2)]
+
+
+def test_register_dataclass_init_false_field_may_be_left_out():
+    @dataclasses.dataclass
+    class D:
+        a: object
+        b: object
+        c: object = dataclasses.field(init=False, default=0)
+
+    tu.register_dataclass(D, data_fields=["a"], meta_fields=["b"])
+    leaves, td = tu.tree_flatten(D(1, "m"))
+    assert leaves == [1]
+    new = td.unflatten([5])
+    assert (new.a, new.b, new.c) == (5, "m", 0)
+
+
 def test_registered_subclass_is_leaf():
     class SubPair(Pair):
         pass

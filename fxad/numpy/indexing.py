@@ -4,8 +4,8 @@ take and take_along_axis, lowered onto fxad.lax's slicing primitives.
 Static ints and slices become slice, rev and squeeze; traced scalar ints dynamic_slice; integer
 arrays (and concrete boolean masks, through np.nonzero) one gather; updates one scatter.
 Out of bounds: a static int or a concrete index array raises IndexError, as in NumPy; a traced
-index is clamped when reading and its update is dropped when writing, as in JAX (pass mode=
-'clip', 'fill' or 'drop' to choose).
+index is clamped when reading and its update is dropped when writing, as in JAX. An explicit mode=
+('clip', 'fill' or 'drop') applies to every index, static or traced, as in JAX.
 """
 
 __all__ = ['at', 'take', 'take_along_axis']
@@ -18,7 +18,7 @@ import numpy as np
 from .. import dtypes, lax
 from ..core import Tracer, get_aval
 from ..errors import ConcretizationTypeError, NonConcreteBooleanIndexError, TracerIntegerConversionError
-from ..lax.slicing import GatherDimensionNumbers, ScatterDimensionNumbers
+from ..lax.slicing import GatherDimensionNumbers, ScatterDimensionNumbers, _default_fill_value
 from ..lax.utils import canonicalize_axis, shape_str
 from .array_methods import _AtIndexer
 from .util import asarray_value
@@ -89,10 +89,15 @@ def _static_slice(s, size):
     return start, step, len(range(start, stop, step))
 
 
-def _static_int(i, size, axis):
-    if not -size <= i < size:
+def _int_entry(i, size, axis, check_bounds):
+    """A static int's entry. Out of range it raises, as in NumPy, unless a mode was given: then it
+    is handled like a traced index (clamped, filled or dropped), as in JAX."""
+    if -size <= i < size:
+        return 'int', i % size
+    if check_bounds:
         raise IndexError(f"index {i} is out of bounds for axis {axis} with size {size}")
-    return i % size
+    # Just past either end: as far out of range as i, and clamped to the same end, but fits in int64.
+    return 'dynint', np.int64(size if i >= size else -size - 1)
 
 
 def _normalize_array(a, size, axis, check_bounds):
@@ -128,7 +133,7 @@ def _parse(shape, idx, check_bounds):
             entries.append(('slice',) + _static_slice(v, shape[axis]))
             axis += 1
         elif kind == 'int':
-            entries.append(('int', _static_int(v, shape[axis], axis)))
+            entries.append(_int_entry(v, shape[axis], axis, check_bounds))
             axis += 1
         elif kind in ('dynint', 'array'):
             entries.append((kind, v if kind == 'dynint' else _normalize_array(v, shape[axis], axis, check_bounds)))
@@ -316,8 +321,8 @@ def _index_value(entry, size, axis):
     return entry[1]
 
 
-def _zeros(shape, dtype):
-    return lax.broadcast_in_dim(np.zeros((), dtype)[()], shape, ())
+def _full(shape, value, dtype):
+    return lax.broadcast_in_dim(np.asarray(value, dtype)[()], shape, ())
 
 
 def getitem(x, idx, mode=None, fill_value=None):
@@ -329,8 +334,12 @@ def getitem(x, idx, mode=None, fill_value=None):
         return _basic_getitem(x, index)
     plan = _gather_plan(shape, index)
     if not plan.valid:
+        # An index reaches into an axis of size 0, so every window is out of bounds.
+        dtype = get_aval(x).dtype
         if int(np.prod(plan.result_shape)) == 0:
-            return _zeros(plan.result_shape, get_aval(x).dtype)
+            return _full(plan.result_shape, 0, dtype)
+        if mode in ('fill', 'drop'):
+            return _full(plan.result_shape, _default_fill_value(dtype) if fill_value is None else fill_value, dtype)
         raise IndexError(f"cannot index an axis of size 0 of an array of shape {shape_str(shape)}")
     y = lax.gather(x, plan.indices, plan.dnums, plan.slice_sizes, mode=mode, fill_value=fill_value)
     y = lax.expand_dims(y, plan.new_axes)
@@ -372,7 +381,9 @@ def _update(x, idx, values, scatter, mode):
     aval = get_aval(x)
     plan = _gather_plan(aval.shape, _parse(aval.shape, idx, check_bounds=mode is None))
     values = _broadcast_values(_cast(values, aval.dtype), plan.result_shape)
-    if int(np.prod(plan.result_shape)) == 0:
+    if not plan.valid and int(np.prod(plan.result_shape)) and mode in ('clip', 'promise_in_bounds'):
+        raise IndexError(f"cannot clip an index into an axis of size 0 of an array of shape {shape_str(aval.shape)}")
+    if int(np.prod(plan.result_shape)) == 0 or not plan.valid:   # nothing to write, or all of it dropped
         return x if isinstance(x, Tracer) else np.array(x)
     dn = plan.dnums
     dnums = ScatterDimensionNumbers(update_window_dims=dn.offset_dims, inserted_window_dims=dn.collapsed_slice_dims,
@@ -385,7 +396,9 @@ class _IndexUpdateRef:
 
     Where idx repeats an index, .set keeps one of the values written there (which one is
     unspecified), .add and .mul accumulate them, .min and .max take the extremum of them all.
-    Out-of-bounds traced indices are dropped (mode='drop'); mode='clip' clamps them.
+    Out of bounds, with no mode: a static int or concrete index array raises IndexError (NumPy),
+    a traced index's update is dropped (JAX). An explicit mode='drop' or 'clip' (or .get's 'fill'
+    and 'clip') applies to every index, static or traced.
     """
     __slots__ = ('array', 'index')
 
