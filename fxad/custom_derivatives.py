@@ -1,16 +1,26 @@
 """custom_jvp and custom_vjp: derivative rules written by the user for a Python function.
 
-Under a transformation, a call of a custom function traces it into a jaxpr and binds one
-higher-order primitive, `custom_jvp_call` or `custom_vjp_call`, holding that jaxpr (how to
-evaluate the function) and the user's rule (how to differentiate it). jit and vmap transform the
-jaxpr; differentiation runs the rule instead of differentiating the jaxpr. Outside any
-transformation the function just runs.
-
-- custom_jvp_call's JVP rule runs the user's JVP rule on the parent trace. Reverse mode needs
-  nothing more: linearize partially evaluates the rule's own operations and transposes them.
-- custom_vjp_call's JVP rule runs `fwd` on the primals and applies `custom_lin` to the tangents:
-  a primitive standing for the (unknown) linear map, whose transpose calls `bwd` with the
-  residuals. Only linearize/vjp/grad ever transpose it; evaluating it (forward mode) is an error.
+A call of a custom function is handled by the current trace, as JAX's process_custom_jvp_call
+and process_custom_vjp_call do:
+- Outside any transformation the function just runs.
+- A JVPTrace that owns an argument never runs the function: it runs the user's rule on its
+  parent trace, on the arguments' primals and tangents, and wraps the rule's outputs as its
+  tracers. Primals are concrete when the differentiation is not under jit, so the function
+  and its rules may branch on them with Python control flow. A custom_jvp rule's own
+  operations are differentiated again (higher order) or transposed (reverse mode); a
+  custom_vjp call runs `fwd` and applies `custom_lin` to the tangents: a primitive standing
+  for the (unknown) linear map, whose transpose calls `bwd` with the residuals. Only
+  linearize/vjp/grad ever transpose it; evaluating it (forward mode) is an error.
+- A JVPTrace, or linearize's PartialEvalTrace, that owns no operand hands the call to its
+  parent, so that nested differentiation finds the level that differentiates it (and a rule's
+  own call f(x) under grad runs on concrete values).
+- Otherwise (jit and make_jaxpr, vmap, partial evaluation with an unknown operand) the
+  function is traced into a jaxpr and one higher-order primitive, `custom_jvp_call` or
+  `custom_vjp_call`, is bound, holding the jaxpr (how to evaluate the function) and the flat
+  rule (how to differentiate it). Tracers the function closes over become operands. jit and
+  vmap transform the jaxpr; the JVP rules of these primitives do what the JVPTrace does above.
+  If tracing needs a concrete value and the trace owns no operand (a vmap around a grad),
+  the call is handed to the parent.
 
 Calling conventions of the rules held in the equations' params (flat lists throughout):
   jvp(consts, primals, tangents) -> (primals_out, tangents_out)   tangents are materialized;
@@ -33,7 +43,7 @@ import numpy as np
 from . import core, dtypes
 from .api import _check_outputs, _fun_name
 from .core import Primitive, ShapedArray, Tracer, get_aval
-from .errors import UnexpectedTracerError
+from .errors import ConcretizationTypeError, NonConcreteBooleanIndexError, UnexpectedTracerError
 from .interpreters import ad, batching
 from .interpreters import partial_eval as pe
 from .interpreters.ad import Zero
@@ -155,22 +165,28 @@ def _trace_call(fun, call, in_avals):
     return closed, hoisted, out_box[0]
 
 
-def _rule_output(out, what, second, out_tree, out_avals):
-    """A rule's pair (primal output, `second`): the flat primal output, checked against the
-    function's output, its tree, and the second element."""
+def _rule_output(out, what, second, out_tree=None, out_avals=None):
+    """A rule's pair (primal output, `second`): (flat primal output, its tree, second).
+
+    The primal output is checked against the function's output tree and avals when the
+    function was traced (a rule run directly by a JVPTrace has no traced function to compare
+    with, as in JAX)."""
     if not (isinstance(out, (tuple, list)) and len(out) == 2):
         raise TypeError(f"{what} must produce a pair (list or tuple of length two) of the "
                         f"primal output and {second}, got {out!r:.80}.")
     flat, tree = tree_flatten(out[0])
-    if tree != out_tree:
+    if out_tree is not None and tree != out_tree:
         raise TypeError(f"{what} must produce a primal output with the same container (pytree) "
                         f"structure as the function's output: expected {out_tree}, got {tree}.")
-    for i, (x, a) in enumerate(zip(flat, out_avals)):
+    for i, x in enumerate(flat):
         try:
             xa = get_aval(x)
         except TypeError:
             raise TypeError(f"{what}: primal output leaf {i} has type {type(x).__name__}, which "
                             f"is not a valid fxad type") from None
+        if out_avals is None:
+            continue
+        a = out_avals[i]
         if xa.shape != a.shape or xa.dtype != a.dtype:
             raise TypeError(f"{what}: primal output leaf {i} has shape {xa.shape} and dtype "
                             f"{xa.dtype.name}, but the function's output has shape {a.shape} and "
@@ -187,13 +203,43 @@ def _instantiate(t):
     return np.zeros(t.aval.shape, dtypes.float0)
 
 
+def _closure_error(kind, name):
+    return TypeError(
+        f"Detected differentiation of the {kind} function {name} with respect to a "
+        f"closed-over value (a value that {name} or its rules use without receiving it as an "
+        f"argument). That isn't supported because the custom rule only specifies how to "
+        f"differentiate {name} with respect to its explicit arguments: pass the value as an "
+        f"argument instead.")
+
+
 def _check_closure_tangents(tangents, kind, name):
     if any(type(t) is not Zero for t in tangents):
-        raise TypeError(
-            f"Detected differentiation of the {kind} function {name} with respect to a "
-            f"closed-over value. That isn't supported because the custom rule only specifies "
-            f"how to differentiate {name} with respect to its explicit arguments: pass the "
-            f"value as an argument instead.")
+        raise _closure_error(kind, name)
+
+
+def _owns_any(trace, values):
+    return any(isinstance(x, Tracer) and x._trace is trace for x in values)
+
+
+def _run_on_parent(trace, kind, name, fun, *args):
+    """fun(*args) with the parent of `trace` as the current trace.
+
+    A tracer of `trace` met there was not an argument: the function or a rule closes over a
+    value that `trace` differentiates.
+    """
+    try:
+        return core.call_on(trace.parent, fun, *args)
+    except UnexpectedTracerError as e:
+        if not _is_own_tracer_error(e, trace):
+            raise
+        raise _closure_error(kind, name) from e
+
+
+def _is_own_tracer_error(e, trace):
+    """Whether an UnexpectedTracerError is about a tracer of `trace` (met by a trace that
+    does not enclose it, after `trace` handed a call to its parent)."""
+    tracer = getattr(e, 'tracer', None)
+    return tracer is not None and tracer._trace is trace
 
 
 # ---------------------------------------------------------------------------------------------
@@ -201,7 +247,8 @@ def _check_closure_tangents(tangents, kind, name):
 
 
 class _CustomFunction:
-    """What custom_jvp and custom_vjp share: arguments, the eager path, and then `_bind`."""
+    """What custom_jvp and custom_vjp share: arguments, and the choice of how the current
+    trace handles a call (see the module docstring)."""
     kind = rule_name = define_with = None
 
     def __init__(self, fun, nondiff_argnums=()):
@@ -221,13 +268,69 @@ class _CustomFunction:
             raise AttributeError(f"No {self.rule_name} defined for {self.kind} function {name} "
                                  f"using {self.define_with}.")
         args = _resolve_kwargs(self._sig, args, kwargs, self.kind, name)
-        if type(core.current_trace()) is core.EvalTrace:
+        trace = core.current_trace()
+        if type(trace) is core.EvalTrace:
             # No transformation: the rule is never needed (as in JAX).
             _normalize_argnums(self._nondiff_argnums, len(args), self.kind, name)
             return self._fun(*args)
         call, traced_nondiff, diff_leaves = _CallArgs.split(
             args, self._nondiff_argnums, self.kind, name)
-        return self._bind(name, call, traced_nondiff, diff_leaves)
+        self._check_nondiff(name, call, traced_nondiff)
+        if type(trace) is ad.JVPTrace:
+            return self._process_jvp(trace, name, call, traced_nondiff, diff_leaves)
+        return self._process_other(trace, name, args, call, traced_nondiff, diff_leaves)
+
+    def _process_other(self, trace, name, args, call, traced_nondiff, diff_leaves):
+        """Any trace but eval and JVP: trace the function and bind the call primitive; when no
+        operand is the trace's own, the call may be handed to the parent instead."""
+        owns_operand = _owns_any(trace, traced_nondiff + diff_leaves)
+        if type(trace) is pe.PartialEvalTrace and not owns_operand:
+            # All operands known: the call is the parent's, as in JAX (concrete under grad).
+            try:
+                return core.call_on(trace.parent, self, *args)
+            except UnexpectedTracerError as e:
+                if not _is_own_tracer_error(e, trace):
+                    raise
+                # It closes over an unknown value (a tangent, in a rule): trace it here, where
+                # the closure becomes an operand.
+        in_avals = [get_aval(x) for x in traced_nondiff] + call.diff_avals
+        try:
+            closed, hoisted, out_tree = _trace_call(self._fun, call, in_avals)
+        except (ConcretizationTypeError, NonConcreteBooleanIndexError) as needs_values:
+            # The function branches on a value this trace does not know. If no operand is this
+            # trace's (vmap of something else, around a grad or jacfwd), the call is its
+            # parent's, where the values may be concrete. Tracing first keeps closures over
+            # this trace's tracers working: they become operands.
+            if type(trace) is pe.DynamicJaxprTrace or owns_operand:
+                raise
+            try:
+                return core.call_on(trace.parent, self, *args)
+            except UnexpectedTracerError as e:
+                if not _is_own_tracer_error(e, trace):
+                    raise
+                # It also closes over a value of this trace: neither way works.
+                raise needs_values from e
+        return self._bind(name, call, traced_nondiff, diff_leaves, closed, hoisted, out_tree)
+
+    def _check_nondiff(self, name, call, traced_nondiff):
+        """custom_vjp refuses traced nondiff arguments; custom_jvp takes them."""
+
+    def _process_jvp(self, trace, name, call, traced_nondiff, diff_leaves):
+        """JAX's JVPTrace.process_custom_jvp_call / process_custom_vjp_call: the rule runs on
+        the parent trace on primals and tangents; the function itself is not traced."""
+        # nondiff arguments are not differentiated (JAX applies stop_gradient to them).
+        traced_nondiff = [trace.unpack(x)[0] for x in traced_nondiff]
+        if not _owns_any(trace, diff_leaves):
+            return _run_on_parent(trace, self.kind, name, self,
+                                  *call.full_args(traced_nondiff, diff_leaves))
+        pairs = [trace.unpack(x) for x in diff_leaves]
+        out_tree, primals_out, tangents_out = _run_on_parent(
+            trace, self.kind, name, self._rule_on_parent, name, call, traced_nondiff,
+            [p for p, _ in pairs], [t for _, t in pairs])
+        if _owns_any(trace, primals_out) or _owns_any(trace, tangents_out):
+            raise _closure_error(self.kind, name)
+        return tree_unflatten(out_tree, [p if type(t) is Zero else ad.JVPTracer(trace, p, t)
+                                         for p, t in zip(primals_out, tangents_out)])
 
 
 class custom_jvp(_CustomFunction):
@@ -286,9 +389,11 @@ class custom_jvp(_CustomFunction):
         jvp.__name__ = f"{name}_jvps"
         self.defjvp(jvp)
 
-    def _bind(self, name, call, traced_nondiff, diff_leaves):
-        in_avals = [get_aval(x) for x in traced_nondiff] + call.diff_avals
-        closed, hoisted, out_tree = _trace_call(self._fun, call, in_avals)
+    def _rule_on_parent(self, name, call, traced_nondiff, primals, tangents):
+        tangents = [_instantiate(t) for t in tangents]
+        return _run_jvp_rule(self._jvp, name, call, traced_nondiff, primals, tangents)
+
+    def _bind(self, name, call, traced_nondiff, diff_leaves, closed, hoisted, out_tree):
         consts = list(hoisted) + [stop_gradient(x) for x in traced_nondiff]
         jvp = _flat_jvp_rule(self._jvp, call, len(hoisted), out_tree, closed.out_avals, name)
         outs = custom_jvp_call_p.bind(*consts, *diff_leaves, name=name, call_jaxpr=closed,
@@ -296,25 +401,38 @@ class custom_jvp(_CustomFunction):
         return tree_unflatten(out_tree, outs)
 
 
-def _flat_jvp_rule(rule, call, num_hoisted, out_tree, out_avals, name):
-    """The user's rule on flat lists, its output checked against the function's."""
-    what = f"Custom JVP rule {_fun_name(rule)} for function {name}"
+def _run_jvp_rule(rule, name, call, traced_nondiff, primals, tangents, out_tree=None,
+                  out_avals=None):
+    """The user's rule on flat lists: (primal tree, primals_out, tangents_out), checked.
 
+    The primal output is compared with the function's (out_tree, out_avals) when it was
+    traced; the tangents always with the primal output.
+    """
+    what = f"Custom JVP rule {_fun_name(rule)} for function {name}"
+    out = rule(*call.nondiff_args(traced_nondiff), tree_unflatten(call.diff_tree, primals),
+               tree_unflatten(call.diff_tree, tangents))
+    primal_flat, primal_tree, tangent_out = _rule_output(out, what, "the tangent output",
+                                                         out_tree, out_avals)
+    tangent_flat, tangent_tree = tree_flatten(tangent_out)
+    if tangent_tree != primal_tree:
+        raise TypeError(f"{what} must produce primal and tangent outputs with equal "
+                        f"container (pytree) structures, but got {primal_tree} and "
+                        f"{tangent_tree}.")
+    if out_avals is None:
+        out_avals = [get_aval(p) for p in primal_flat]
+    tangents_out = [_conform(t, a, what, f"the tangent of primal output leaf {i}",
+                             "the primal output", TypeError)
+                    for i, (t, a) in enumerate(zip(tangent_flat, out_avals))]
+    return primal_tree, primal_flat, tangents_out
+
+
+def _flat_jvp_rule(rule, call, num_hoisted, out_tree, out_avals, name):
+    """The user's rule in an equation's flat convention, its output checked against the
+    function's."""
     def jvp(consts, primals, tangents):
-        nondiff = call.nondiff_args(consts[num_hoisted:])
-        out = rule(*nondiff, tree_unflatten(call.diff_tree, primals),
-                   tree_unflatten(call.diff_tree, tangents))
-        primal_flat, primal_tree, tangent_out = _rule_output(out, what, "the tangent output",
-                                                             out_tree, out_avals)
-        tangent_flat, tangent_tree = tree_flatten(tangent_out)
-        if tangent_tree != primal_tree:
-            raise TypeError(f"{what} must produce primal and tangent outputs with equal "
-                            f"container (pytree) structures, but got {primal_tree} and "
-                            f"{tangent_tree}.")
-        tangents_out = [_conform(t, a, what, f"the tangent of primal output leaf {i}",
-                                 "the primal output", TypeError)
-                        for i, (t, a) in enumerate(zip(tangent_flat, out_avals))]
-        return primal_flat, tangents_out
+        _, primals_out, tangents_out = _run_jvp_rule(
+            rule, name, call, consts[num_hoisted:], primals, tangents, out_tree, out_avals)
+        return primals_out, tangents_out
 
     jvp.__name__ = _fun_name(rule)
     return jvp
@@ -482,14 +600,22 @@ class custom_vjp(_CustomFunction):
         self._fwd = fwd
         self._bwd = bwd
 
-    def _bind(self, name, call, traced_nondiff, diff_leaves):
+    def _check_nondiff(self, name, call, traced_nondiff):
         if traced_nondiff:
             raise TypeError(f"custom_vjp function {name}: an argument in nondiff_argnums "
                             f"{call.nondiff_argnums} is a traced value "
                             f"({traced_nondiff[0]!r:.80}). nondiff_argnums are for non-array "
                             f"values (callables, shapes, strings); pass arrays as regular "
                             f"arguments and return None for their cotangents in bwd.")
-        closed, hoisted, out_tree = _trace_call(self._fun, call, call.diff_avals)
+
+    def _rule_on_parent(self, name, call, traced_nondiff, primals, tangents):
+        primals_out, out_tree, res, res_tree = _run_fwd(self._fwd, name, call, primals)
+        bwd = _flat_bwd(self._bwd, call, out_tree, name)
+        tangents_out = _apply_custom_lin(name, bwd, res, res_tree,
+                                         [get_aval(p) for p in primals_out], tangents)
+        return out_tree, primals_out, tangents_out
+
+    def _bind(self, name, call, traced_nondiff, diff_leaves, closed, hoisted, out_tree):
         fwd = _flat_fwd(self._fwd, call, out_tree, closed.out_avals, name)
         bwd = _flat_bwd(self._bwd, call, out_tree, name)
         outs = custom_vjp_call_p.bind(*hoisted, *diff_leaves, name=name, call_jaxpr=closed,
@@ -497,21 +623,27 @@ class custom_vjp(_CustomFunction):
         return tree_unflatten(out_tree, outs)
 
 
-def _flat_fwd(fwd, call, out_tree, out_avals, name):
+def _run_fwd(fwd, name, call, primals, out_tree=None, out_avals=None):
+    """The user's fwd on flat lists: (primals_out, out_tree, residuals, res_tree), checked
+    (against the function's output when it was traced, as in _run_jvp_rule)."""
     what = f"Custom VJP fwd rule {_fun_name(fwd)} for function {name}"
+    out = fwd(*call.full_args([], primals))
+    primal_flat, primal_tree, res = _rule_output(out, what, "the residuals", out_tree, out_avals)
+    res, res_tree = tree_flatten(res)
+    for i, r in enumerate(res):
+        try:
+            get_aval(r)
+        except TypeError:
+            raise TypeError(f"{what}: residual leaf {i} has type {type(r).__name__}; "
+                            f"residuals must be arrays or Python numbers (or pytrees of "
+                            f"them). Close over static values in bwd instead.") from None
+    return primal_flat, primal_tree, res, res_tree
 
+
+def _flat_fwd(fwd, call, out_tree, out_avals, name):
     def fwd_flat(primals):
-        out = fwd(*call.full_args([], primals))
-        primal_flat, _, res = _rule_output(out, what, "the residuals", out_tree, out_avals)
-        res, res_tree = tree_flatten(res)
-        for i, r in enumerate(res):
-            try:
-                get_aval(r)
-            except TypeError:
-                raise TypeError(f"{what}: residual leaf {i} has type {type(r).__name__}; "
-                                f"residuals must be arrays or Python numbers (or pytrees of "
-                                f"them). Close over static values in bwd instead.") from None
-        return primal_flat, res, res_tree
+        primals_out, _, res, res_tree = _run_fwd(fwd, name, call, primals, out_tree, out_avals)
+        return primals_out, res, res_tree
 
     fwd_flat.__name__ = _fun_name(fwd)
     return fwd_flat
@@ -570,14 +702,20 @@ custom_vjp_call_p = Primitive('custom_vjp_call', multiple_results=True)
 
 def _custom_vjp_call_jvp(primals, tangents, *, name, call_jaxpr, fwd, bwd, num_consts):
     _check_closure_tangents(tangents[:num_consts], 'custom_vjp', name)
-    diff_tangents = tangents[num_consts:]
     primals_out, res, res_info = fwd(list(primals[num_consts:]))
-    out_avals = tuple(ad.tangent_aval(a) for a in call_jaxpr.out_avals)
-    nonzeros = tuple(type(t) is not Zero for t in diff_tangents)
+    return primals_out, _apply_custom_lin(name, bwd, res, res_info, call_jaxpr.out_avals,
+                                          tangents[num_consts:])
+
+
+def _apply_custom_lin(name, bwd, res, res_info, primal_out_avals, tangents):
+    """Output tangents of a custom_vjp function: custom_lin applied to the nonzero tangents
+    (Zero for non-float outputs)."""
+    out_avals = tuple(ad.tangent_aval(a) for a in primal_out_avals)
+    nonzeros = tuple(type(t) is not Zero for t in tangents)
     lin_outs = iter(custom_lin_p.bind(
-        *res, *[t for t in diff_tangents if type(t) is not Zero], name=name, bwd=bwd,
+        *res, *[t for t in tangents if type(t) is not Zero], name=name, bwd=bwd,
         res_info=res_info, num_res=len(res), out_avals=out_avals, nonzeros=nonzeros))
-    return primals_out, [next(lin_outs) if dtypes.is_float(a.dtype) else Zero(a) for a in out_avals]
+    return [next(lin_outs) if dtypes.is_float(a.dtype) else Zero(a) for a in out_avals]
 
 
 def _custom_vjp_call_batch(vals, dims, *, name, call_jaxpr, fwd, bwd, num_consts):

@@ -55,6 +55,7 @@ class UnexpectedTracerError(Exception):
     """A tracer escaped the transformation that created it and was used after it ended."""
 
     def __init__(self, tracer, where):
+        self.tracer = tracer
         super().__init__(
             f"Encountered an unexpected tracer {tracer!r} in {where}. A tracer belongs to one "
             f"transformation (jit, grad, vmap, jvp, ...) and cannot be used after that "

@@ -273,18 +273,31 @@ def test_custom_jvp_rule_errors():
         f = fxad.custom_jvp(lambda x: fnp.sin(x))
         f.defjvp(rule)
         return f
+    # Checked wherever the rule runs: a direct call under jvp, and the staged equation of
+    # jvp(jit(f)). The tangent output must match the rule's own primal output.
     cases = [
         (lambda p, t: fnp.sin(p[0]), "pair"),
-        (lambda p, t: ((fnp.sin(p[0]),), (t[0],)), "container"),
         (lambda p, t: (fnp.sin(p[0]), (t[0], t[0])), "equal container"),
         (lambda p, t: (fnp.sin(p[0]), fnp.concatenate([t[0], t[0]])), r"shape \(4,\)"),
         (lambda p, t: (fnp.sin(p[0]), t[0].astype(np.float32)),
          "tangent of primal output leaf 0 has dtype float32"),
-        (lambda p, t: (fnp.sin(p[0]).astype(np.float32), t[0]), "primal output leaf 0"),
+    ]
+    for rule, msg in cases:
+        for f in (make(rule), fxad.jit(make(rule))):
+            with pytest.raises(TypeError, match=msg):
+                fxad.jvp(f, (X[:2],), (X[:2],))
+    with pytest.raises(TypeError, match="tangent of primal output leaf 0 has dtype float64"):
+        fxad.jvp(make(lambda p, t: (fnp.sin(p[0]).astype(np.float32), t[0])), (X[:2],), (X[:2],))
+    # Checked against the function's output where the function is traced (jvp(jit(f))); a
+    # direct call does not trace the function, as in JAX.
+    cases = [
+        (lambda p, t: ((fnp.sin(p[0]),), (t[0],)), "same container"),
+        (lambda p, t: (fnp.sin(p[0]).astype(np.float32), t[0].astype(np.float32)),
+         "primal output leaf 0 has shape \\(2,\\) and dtype float32"),
     ]
     for rule, msg in cases:
         with pytest.raises(TypeError, match=msg):
-            fxad.jvp(make(rule), (X[:2],), (X[:2],))
+            fxad.jvp(fxad.jit(make(rule)), (X[:2],), (X[:2],))
     with pytest.raises(AttributeError, match="No JVP defined"):
         fxad.custom_jvp(fnp.sin)(1.0)
     with pytest.raises(TypeError, match="nondiff_argnums"):
@@ -465,10 +478,11 @@ def test_forward_mode_of_custom_vjp_is_an_error():
             run()
 
 
-def _with_bwd(bwd, fwd=None):
+def _with_bwd(bwd, fwd=None, jit=False):
     f = fxad.custom_vjp(lambda x, y: x * y)
     f.defvjp(fwd or (lambda x, y: (f(x, y), (x, y))), bwd)
-    return lambda x, y: fxad.grad(lambda x, y: f(x, y).sum(), (0, 1))(x, y)
+    loss = lambda x, y: f(x, y).sum()  # noqa: E731
+    return fxad.grad(fxad.jit(loss) if jit else loss, (0, 1))
 
 
 def test_custom_vjp_bwd_errors_name_the_input():
@@ -494,8 +508,9 @@ def test_custom_vjp_fwd_errors():
         _with_bwd(bwd, fwd=lambda x, y: x * y)(X, Y)
     with pytest.raises(TypeError, match="residual leaf 0 has type str"):
         _with_bwd(bwd, fwd=lambda x, y: (x * y, "state"))(X, Y)
+    # The fwd output is checked against the function where the function is traced (under jit).
     with pytest.raises(TypeError, match="primal output leaf 0 has shape"):
-        _with_bwd(bwd, fwd=lambda x, y: ((x * y)[:1], None))(X, Y)
+        _with_bwd(bwd, fwd=lambda x, y: ((x * y)[:1], None), jit=True)(X, Y)
     with pytest.raises(AttributeError, match="No VJP defined"):
         fxad.grad(fxad.custom_vjp(fnp.sin))(1.0)
 
@@ -526,3 +541,196 @@ def test_inside_control_flow(f, scale):
     np.testing.assert_allclose(fxad.vmap(fxad.grad(three_steps))(X), expected, rtol=1e-12)
     in_cond = fxad.grad(lambda x: fxad.lax.cond(True, f, lambda c: c, x).sum())(X)
     np.testing.assert_allclose(in_cond, scale * np.cos(X), rtol=1e-12)
+
+
+# ---------------------------------------------------------------------------------------------
+# Python control flow: under differentiation without jit, a call is handled by the JVPTrace
+# that owns its arguments, which runs the rule on concrete primals; the function itself is not
+# traced. Ported from JAX's docs (custom-jvp-vjp.md, "You can use Python control flow ...").
+
+
+@fxad.custom_jvp
+def branchy(x):
+    if x > 0:
+        return fnp.sin(x)
+    else:
+        return fnp.cos(x)
+
+
+@branchy.defjvp
+def branchy_jvp(primals, tangents):
+    x, = primals
+    t, = tangents
+    ans = branchy(x)
+    if x > 0:
+        return ans, 2 * t
+    else:
+        return ans, 3 * t
+
+
+def _branchy_derivatives(f, x):
+    """d/dx f at a scalar x by every eager transformation."""
+    return [fxad.grad(f)(x), fxad.jvp(f, (x,), (1.0,))[1], fxad.vjp(f, x)[1](1.0)[0],
+            fxad.jacfwd(f)(x), fxad.jacrev(f)(x), fxad.linearize(f, x)[1](1.0),
+            fxad.value_and_grad(f)(x)[1]]
+
+
+@pytest.mark.parametrize('x, value, slope', [(1.0, np.sin(1.0), 2.0), (-1.0, np.cos(-1.0), 3.0)])
+def test_custom_jvp_python_control_flow(x, value, slope):
+    np.testing.assert_allclose(_branchy_derivatives(branchy, x), slope, rtol=0, atol=0)
+    np.testing.assert_allclose(fxad.jvp(branchy, (x,), (1.0,))[0], value, rtol=1e-15)
+    np.testing.assert_allclose(fxad.value_and_grad(branchy)(x)[0], value, rtol=1e-15)
+    # vmap over something else: the differentiated argument stays concrete.
+    ys = np.arange(3.0)
+    np.testing.assert_allclose(fxad.vmap(lambda y: fxad.grad(branchy)(x) * y)(ys), slope * ys)
+
+
+@fxad.custom_jvp
+def branchy2(x):
+    return fnp.sin(x) if x > 0 else fnp.cos(x)
+
+
+@branchy2.defjvp
+def branchy2_jvp(primals, tangents):
+    x, = primals
+    # Twice the true derivative for x > 0, three times for x < 0.
+    slope = 2 * fnp.cos(x) if x > 0 else -3 * fnp.sin(x)
+    return branchy2(x), slope * tangents[0]
+
+
+@pytest.mark.parametrize('x', [0.7, -0.7])
+def test_custom_jvp_python_control_flow_higher_order(x):
+    # Each level of differentiation finds the level that owns its argument; the inner rule's
+    # operations are differentiated by the outer one.
+    second = -2 * np.sin(x) if x > 0 else -3 * np.cos(x)
+    for d2 in [fxad.grad(fxad.grad(branchy2)), fxad.hessian(branchy2),
+               fxad.jacfwd(fxad.jacrev(branchy2)), fxad.jacrev(fxad.jacfwd(branchy2)),
+               lambda x: fxad.jvp(lambda x: fxad.jvp(branchy2, (x,), (1.0,))[1], (x,), (1.0,))[1]]:
+        np.testing.assert_allclose(d2(x), second, rtol=1e-12)
+
+
+def test_custom_jvp_python_control_flow_under_jit_is_an_error():
+    # Under jit the primals are abstract, in JAX as here.
+    with pytest.raises(fxad.errors.ConcretizationTypeError):
+        fxad.jit(fxad.grad(branchy))(1.0)
+    with pytest.raises(fxad.errors.ConcretizationTypeError):
+        fxad.vmap(fxad.grad(branchy))(X)
+
+
+def test_custom_jvp_function_is_not_traced_by_a_direct_call():
+    # The function is NumPy only (untraceable); eager jvp and grad run the rule, which calls it
+    # on concrete primals.
+    @fxad.custom_jvp
+    def numpy_sin(x):
+        return np.sin(x)
+    numpy_sin.defjvp(lambda p, t: (numpy_sin(p[0]), fnp.cos(p[0]) * t[0]))
+    np.testing.assert_allclose(fxad.jvp(numpy_sin, (X,), (Y,)), (np.sin(X), np.cos(X) * Y),
+                               rtol=1e-15)
+    np.testing.assert_allclose(fxad.grad(lambda x: numpy_sin(x).sum())(X), np.cos(X), rtol=1e-15)
+
+
+def test_jvp_under_jit_stages_the_rule():
+    # jit(jvp(f)): the call is not staged as one custom_jvp_call for the JVP; the rule's
+    # operations are (its call f(x) for the primal output is an ordinary custom call).
+    jaxpr = fxad.make_jaxpr(lambda x: fxad.jvp(sin3, (x,), (1.0,)))(0.5)
+    names = [e.primitive.name for e in jaxpr.jaxpr.eqns]
+    assert names.count('custom_jvp_call') == 1 and 'cos' in names
+    assert jaxpr.jaxpr.outvars[0] is jaxpr.jaxpr.eqns[names.index('custom_jvp_call')].outvars[0]
+    np.testing.assert_allclose(fxad.jit(lambda x: fxad.jvp(sin3, (x,), (Y,)))(X),
+                               (np.sin(X), 3 * np.cos(X) * Y), rtol=1e-15)
+
+
+@fxad.custom_vjp
+def branchy_vjp(x):
+    if x > 0:
+        return fnp.sin(x)
+    else:
+        return fnp.cos(x)
+
+
+def branchy_vjp_fwd(x):
+    if x > 0:
+        return branchy_vjp(x), (x, fnp.cos(x))
+    else:
+        return branchy_vjp(x), (x, -fnp.sin(x))
+
+
+def branchy_vjp_bwd(res, g):
+    x, derivative = res
+    # bwd sees concrete residuals: twice the truth for x > 0, three times for x < 0.
+    if x > 0:
+        return (2 * derivative * g,)
+    else:
+        return (3 * derivative * g,)
+
+
+branchy_vjp.defvjp(branchy_vjp_fwd, branchy_vjp_bwd)
+
+
+@pytest.mark.parametrize('x', [1.0, -1.0])
+def test_custom_vjp_python_control_flow(x):
+    slope = 2 * np.cos(x) if x > 0 else -3 * np.sin(x)
+    value = np.sin(x) if x > 0 else np.cos(x)
+    for d in [fxad.grad(branchy_vjp)(x), fxad.vjp(branchy_vjp, x)[1](1.0)[0],
+              fxad.jacrev(branchy_vjp)(x), fxad.value_and_grad(branchy_vjp)(x)[1]]:
+        np.testing.assert_allclose(d, slope, rtol=1e-15)
+    np.testing.assert_allclose(fxad.vjp(branchy_vjp, x)[0], value, rtol=1e-15)
+    # Reverse over reverse differentiates fwd and bwd.
+    second = -2 * np.sin(x) if x > 0 else -3 * np.cos(x)
+    np.testing.assert_allclose(fxad.grad(fxad.grad(branchy_vjp))(x), second, rtol=1e-12)
+    for forward in [lambda: fxad.jvp(branchy_vjp, (x,), (1.0,)), lambda: fxad.jacfwd(branchy_vjp)(x)]:
+        with pytest.raises(TypeError, match="forward-mode autodiff"):
+            forward()
+
+
+def test_jax_doc_custom_vjp_control_flow_in_bwd():
+    # JAX's example: the identity, with a bwd that branches on the residual.
+    @fxad.custom_vjp
+    def f(x):
+        return x
+
+    def f_bwd(x, g):
+        if x > 0:
+            return (2 * g,)
+        else:
+            return (3 * g,)
+    f.defvjp(lambda x: (f(x), x), f_bwd)
+    assert fxad.grad(f)(1.0) == 2.0 and fxad.grad(f)(-1.0) == 3.0
+
+
+def test_closure_errors_with_direct_calls():
+    # The differentiated value is both an argument and closed over: the function (called by the
+    # rule on the parent trace) meets it, which names the closure.
+    def f_of_y(y):
+        f = fxad.custom_jvp(lambda x: fnp.sin(x) * y)
+        f.defjvp(lambda p, t: (f(p[0]), fnp.cos(p[0]) * t[0]))
+        return f(y)
+    for run in [lambda: fxad.grad(f_of_y)(1.0), lambda: fxad.jvp(f_of_y, (1.0,), (1.0,))]:
+        with pytest.raises(TypeError, match="closed-over value"):
+            run()
+
+    def g_of_y(y):
+        # Only the rule closes over y.
+        g = fxad.custom_jvp(lambda x: fnp.sin(x))
+        g.defjvp(lambda p, t: (g(p[0]), fnp.cos(p[0]) * t[0] * y))
+        return g(2.0 * y)
+    with pytest.raises(TypeError, match="closed-over value"):
+        fxad.grad(g_of_y)(1.0)
+
+
+def test_custom_function_closing_over_a_tangent_inside_a_rule():
+    # Inside a rule under grad, a custom function of a known value closes over the (unknown)
+    # tangent: it is traced, its closure becomes an operand, and linearize inlines it.
+    @fxad.custom_jvp
+    def outer(x):
+        return fnp.sin(x)
+
+    @outer.defjvp
+    def outer_jvp(primals, tangents):
+        x, = primals
+        t, = tangents
+        scale_t = fxad.custom_jvp(lambda a: a * t)
+        scale_t.defjvp(lambda p, d: (scale_t(p[0]), d[0] * t))
+        return outer(x), scale_t(fnp.cos(x))
+    np.testing.assert_allclose(fxad.grad(lambda x: outer(x).sum())(X), np.cos(X), rtol=1e-15)
+    np.testing.assert_allclose(fxad.jvp(outer, (X,), (Y,))[1], np.cos(X) * Y, rtol=1e-15)
