@@ -359,7 +359,7 @@ def jvp(fun, primals, tangents):
             tree_unflatten(out_box[0], [_to_numpy(x) for x in tangents_out]))
 
 
-def _std_basis(flat, transform):
+def _std_basis(flat):
     """Rows of the identity, split over the leaves: one (n, *shape) array per leaf."""
     avals = [get_aval(x) for x in flat]
     sizes = [a.size for a in avals]
@@ -442,7 +442,7 @@ def jacfwd(fun, argnums=0, has_aux=False):
             out_box.append(out_tree)
             return flat_out
 
-        basis, sizes, n = _std_basis(flat_in, 'jacfwd')
+        basis, sizes, n = _std_basis(flat_in)
         k = len(flat_in)
 
         def push(*ts):
@@ -638,7 +638,7 @@ def jacrev(fun, argnums=0, has_aux=False):
         wrapped_tree = tree_flatten((dyn,) if single else dyn)[1]
         primals_out, out_tree, out_avals, vjp_flat, aux = _vjp_flat(
             g, flat_in, wrapped_tree, has_aux, 'jacrev')
-        basis, sizes, m = _std_basis(primals_out, 'jacrev')
+        basis, sizes, m = _std_basis(primals_out)
         rows, dims = batching.batch_flat(lambda *cts: vjp_flat(list(cts)), basis,
                                          [0] * len(basis), m)
         rows = [_at_front(x, d, m) for x, d in zip(rows, dims)]

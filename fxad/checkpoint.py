@@ -10,7 +10,7 @@ import functools
 
 from . import core
 from .api import _static_argnums_tuple, trace_call
-from .core import ClosedJaxpr, Jaxpr, Primitive, Var, get_aval
+from .core import ClosedJaxpr, Jaxpr, Primitive, Var
 from .interpreters import ad, batching
 from .interpreters import partial_eval as pe
 from .interpreters.ad import Zero
@@ -70,12 +70,7 @@ def _checkpoint_impl(*args, jaxpr, prevent_cse, policy):
 
 
 def _checkpoint_abstract_eval(*avals, jaxpr, prevent_cse, policy):
-    expected = jaxpr.in_avals
-    if len(avals) != len(expected):
-        raise TypeError(f"checkpoint takes {len(expected)} operands, got {len(avals)}")
-    for i, (a, e) in enumerate(zip(avals, expected)):
-        if a.shape != e.shape or a.dtype != e.dtype:
-            raise TypeError(f"checkpoint operand {i} should be {e.str_short()}, got {a.str_short()}")
+    core.check_operand_avals('checkpoint', jaxpr.in_avals, avals)
     return jaxpr.out_avals
 
 
@@ -91,7 +86,7 @@ def _checkpoint_jvp(primals, tangents, *, jaxpr, prevent_cse, policy):
 
 
 def _checkpoint_batch(vals, dims, *, jaxpr, prevent_cse, policy):
-    size = next(get_aval(v).shape[d] for v, d in zip(vals, dims) if d is not None)
+    size = batching.batch_size(vals, dims)
     batched, out_dims = batching.batch_jaxpr(jaxpr, size, dims, [None] * len(jaxpr.out_avals))
     return checkpoint_p.bind(*vals, jaxpr=batched, prevent_cse=prevent_cse, policy=policy), out_dims
 

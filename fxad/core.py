@@ -522,6 +522,15 @@ def _types_match(expected, actual):
     return expected.shape == actual.shape and expected.dtype == actual.dtype
 
 
+def check_operand_avals(what, expected, avals, noun='operand'):
+    """TypeError unless `avals` match a sub-jaxpr's in_avals `expected` (shapes and dtypes)."""
+    if len(avals) != len(expected):
+        raise TypeError(f"{what} takes {len(expected)} {noun}s, got {len(avals)}")
+    for i, (e, a) in enumerate(zip(expected, avals)):
+        if not _types_match(e, a):
+            raise TypeError(f"{what} {noun} {i} should be {e.str_short()}, got {a.str_short()}")
+
+
 def check_jaxpr(jaxpr):
     """Type-check shapes, dtypes and scoping; JaxprTypeError names the offending equation."""
     if isinstance(jaxpr, ClosedJaxpr):

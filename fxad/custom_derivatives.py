@@ -468,13 +468,7 @@ def _call_impl(*args, call_jaxpr, **_):
 
 
 def _call_abstract_eval(*avals, name, call_jaxpr, **_):
-    expected = call_jaxpr.in_avals
-    if len(avals) != len(expected):
-        raise TypeError(f"custom function '{name}' takes {len(expected)} operands, got {len(avals)}")
-    for i, (a, e) in enumerate(zip(avals, expected)):
-        if a.shape != e.shape or a.dtype != e.dtype:
-            raise TypeError(f"custom function '{name}' operand {i} should be {e.str_short()}, "
-                            f"got {a.str_short()}")
+    core.check_operand_avals(f"custom function '{name}'", call_jaxpr.in_avals, avals)
     return call_jaxpr.out_avals
 
 
@@ -488,10 +482,6 @@ def _call_partial_eval(trace, args, params):
 def _call_transpose(cts, *args, call_jaxpr, **_):
     # A custom function applied linearly (e.g. under linear_transpose) transposes its body.
     return ad.backward_pass(call_jaxpr.jaxpr, call_jaxpr.consts, list(args), list(cts))
-
-
-def _axis_size(vals, dims):
-    return next(get_aval(v).shape[d] for v, d in zip(vals, dims) if d is not None)
 
 
 def _with_batch_dim(aval, size, dim):
@@ -530,7 +520,7 @@ def _custom_jvp_call_jvp(primals, tangents, *, name, call_jaxpr, jvp, num_consts
 
 
 def _custom_jvp_call_batch(vals, dims, *, name, call_jaxpr, jvp, num_consts):
-    size = _axis_size(vals, dims)
+    size = batching.batch_size(vals, dims)
     n_out = len(call_jaxpr.out_avals)
     # Outputs are all batched at 0, so that the batched rule's outputs match them.
     batched_call, out_dims = batching.batch_jaxpr(call_jaxpr, size, dims, [0] * n_out)
@@ -719,7 +709,7 @@ def _apply_custom_lin(name, bwd, res, res_info, primal_out_avals, tangents):
 
 
 def _custom_vjp_call_batch(vals, dims, *, name, call_jaxpr, fwd, bwd, num_consts):
-    size = _axis_size(vals, dims)
+    size = batching.batch_size(vals, dims)
     n_out = len(call_jaxpr.out_avals)
     batched_call, out_dims = batching.batch_jaxpr(call_jaxpr, size, dims, [0] * n_out)
     diff_dims = list(dims[num_consts:])
@@ -814,7 +804,7 @@ def _custom_lin_transpose(cts, *args, name, bwd, res_info, num_res, out_avals, n
 
 
 def _custom_lin_batch(vals, dims, *, name, bwd, res_info, num_res, out_avals, nonzeros):
-    size = _axis_size(vals, dims)
+    size = batching.batch_size(vals, dims)
     tangent_dims = iter(dims[num_res:])
     in_dims = [next(tangent_dims) if nz else None for nz in nonzeros]
     outs = custom_lin_p.bind(

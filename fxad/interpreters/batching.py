@@ -86,6 +86,11 @@ moveaxis = None
 broadcast = None
 
 
+def batch_size(vals, dims):
+    """The batch size of a rule's operands: the length of any batched one along its batch dim."""
+    return next(get_aval(v).shape[d] for v, d in zip(vals, dims) if d is not None)
+
+
 def matchaxis(axis_size, src, dst, x):
     """x with its batch dim moved from src to dst (broadcast in if src is None)."""
     if src == dst:

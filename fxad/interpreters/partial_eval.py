@@ -94,13 +94,6 @@ class DynamicJaxprTrace(Trace):
         self.builder.eqns.append(JaxprEqn(primitive, invars, [outvar], params))
         return DynamicJaxprTracer(self, outvar)
 
-    def stage_eqn(self, primitive, args, out_avals, params):
-        """Record an equation with given output avals (for rules that build their own params)."""
-        invars = [self.to_atom(x) for x in args]
-        outvars = [Var(a) for a in out_avals]
-        self.builder.eqns.append(JaxprEqn(primitive, invars, outvars, params))
-        return [DynamicJaxprTracer(self, v) for v in outvars]
-
     def is_own(self, x):
         return type(x) is DynamicJaxprTracer and x._trace is self
 
@@ -144,12 +137,6 @@ def convert_tracer_consts(jaxpr, consts):
             keep_vals.append(c)
     new = Jaxpr(keep_vars, hoist_vars + jaxpr.invars, jaxpr.outvars, jaxpr.eqns)
     return ClosedJaxpr(new, keep_vals), hoist_vals
-
-
-def closed_jaxpr_with_consts_as_args(closed):
-    """The same computation with its constvars turned into leading invars."""
-    j = closed.jaxpr
-    return Jaxpr([], j.constvars + j.invars, j.outvars, j.eqns)
 
 
 # ---------------------------------------------------------------------------------------------

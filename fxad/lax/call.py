@@ -4,7 +4,7 @@ Each rule transforms the sub-jaxpr (jvp_jaxpr, batch_jaxpr, partial_eval_jaxpr,
 transpose_jaxpr) and binds `jit` again, so transformed jitted code stays one jit equation.
 """
 from .. import core
-from ..core import Primitive, get_aval
+from ..core import Primitive
 from ..interpreters import ad, batching
 from ..interpreters import partial_eval as pe
 from ..interpreters.ad import Zero
@@ -17,12 +17,7 @@ def _jit_impl(*args, name, jaxpr):
 
 
 def _jit_abstract_eval(*avals, name, jaxpr):
-    expected = jaxpr.in_avals
-    if len(avals) != len(expected):
-        raise TypeError(f"jit '{name}' takes {len(expected)} arguments, got {len(avals)}")
-    for i, (a, e) in enumerate(zip(avals, expected)):
-        if a.shape != e.shape or a.dtype != e.dtype:
-            raise TypeError(f"jit '{name}' argument {i} should be {e.str_short()}, got {a.str_short()}")
+    core.check_operand_avals(f"jit '{name}'", jaxpr.in_avals, avals, 'argument')
     return jaxpr.out_avals
 
 
@@ -40,7 +35,7 @@ def _jit_jvp(primals, tangents, *, name, jaxpr):
 
 
 def _jit_batch(vals, dims, *, name, jaxpr):
-    size = next(get_aval(v).shape[d] for v, d in zip(vals, dims) if d is not None)
+    size = batching.batch_size(vals, dims)
     batched, out_dims = batching.batch_jaxpr(jaxpr, size, dims, [None] * len(jaxpr.out_avals))
     return jit_p.bind(*vals, name=name, jaxpr=batched), out_dims
 

@@ -193,24 +193,12 @@ def _numpy_out(x):
     return np.asarray(x)[()] if type(x) in (bool, int, float, complex) else x
 
 
-def _check_operands(what, expected, avals):
-    if len(expected) != len(avals):
-        raise TypeError(f"{what} takes {len(expected)} operands, got {len(avals)}")
-    for i, (e, a) in enumerate(zip(expected, avals)):
-        if e.shape != a.shape or e.dtype != a.dtype:
-            raise TypeError(f"{what}: operand {i} should be {e.str_short()}, got {a.str_short()}")
-
-
 def _or(xs, ys):
     return [x or y for x, y in zip(xs, ys)]
 
 
 def _zeros(aval):
     return ad.zeros_maker(aval.shape, aval.dtype)
-
-
-def _batch_size(vals, dims):
-    return next(get_aval(v).shape[d] for v, d in zip(vals, dims) if d is not None)
 
 
 def _bcast_pred(pred, shape):
@@ -234,7 +222,7 @@ def _cond_abstract_eval(index, *ops, branches):
     if index.shape != () or index.dtype.kind not in 'iu':
         raise TypeError(f"cond's index must be an integer scalar, got {index.str_short()}")
     for i, b in enumerate(branches):
-        _check_operands(f"cond branch {i}", b.in_avals, ops)
+        core.check_operand_avals(f"cond branch {i}", b.in_avals, ops)
     first = branches[0].out_avals
     for i, b in enumerate(branches[1:], 1):
         for k, (a, c) in enumerate(zip(first, b.out_avals)):
@@ -263,7 +251,7 @@ def _cond_jvp(primals, tangents, *, branches):
 def _cond_batch(vals, dims, *, branches):
     index, *ops = vals
     index_dim, *op_dims = dims
-    size = _batch_size(vals, dims)
+    size = batching.batch_size(vals, dims)
     n = len(branches[0].out_avals)
     if index_dim is None:
         out_batched = [False] * n
@@ -473,8 +461,8 @@ def _while_impl(*args, body_jaxpr, body_nconsts, cond_jaxpr, cond_nconsts):
 
 def _while_abstract_eval(*avals, body_jaxpr, body_nconsts, cond_jaxpr, cond_nconsts):
     cond_consts, body_consts, carry = _split(avals, [cond_nconsts, body_nconsts])
-    _check_operands('while cond_jaxpr', cond_jaxpr.in_avals, cond_consts + carry)
-    _check_operands('while body_jaxpr', body_jaxpr.in_avals, body_consts + carry)
+    core.check_operand_avals('while cond_jaxpr', cond_jaxpr.in_avals, cond_consts + carry)
+    core.check_operand_avals('while body_jaxpr', body_jaxpr.in_avals, body_consts + carry)
     pred, = cond_jaxpr.out_avals
     if pred.shape != () or pred.dtype != dtypes.bool_:
         raise TypeError(f"while cond_jaxpr must return a boolean scalar, got {pred.str_short()}")
@@ -512,7 +500,7 @@ def _while_jvp(primals, tangents, *, body_jaxpr, body_nconsts, cond_jaxpr, cond_
 
 
 def _while_batch(vals, dims, *, body_jaxpr, body_nconsts, cond_jaxpr, cond_nconsts):
-    size = _batch_size(vals, dims)
+    size = batching.batch_size(vals, dims)
     cond_consts, body_consts, carry = _split(vals, [cond_nconsts, body_nconsts])
     cond_dims, body_dims, init_dims = _split(dims, [cond_nconsts, body_nconsts])
     carry_batched = [d is not None for d in init_dims]
@@ -669,7 +657,7 @@ def _scan_abstract_eval(*avals, jaxpr, length, reverse, num_consts, num_carry):
             raise TypeError(f"scan of length {length}: xs operand {k} has shape {a.shape}, "
                             f"expected a leading axis of size {length}")
         x_avals.append(a.update(shape=a.shape[1:]))
-    _check_operands('scan jaxpr', jaxpr.in_avals, consts + carry + x_avals)
+    core.check_operand_avals('scan jaxpr', jaxpr.in_avals, consts + carry + x_avals)
     out = jaxpr.out_avals
     for k, (a, b) in enumerate(zip(carry, out)):
         if _type_mismatch(a, b):
@@ -708,7 +696,7 @@ def _scan_jvp(primals, tangents, *, jaxpr, length, reverse, num_consts, num_carr
 
 
 def _scan_batch(vals, dims, *, jaxpr, length, reverse, num_consts, num_carry):
-    size = _batch_size(vals, dims)
+    size = batching.batch_size(vals, dims)
     consts, carry, xs = _split(vals, [num_consts, num_carry])
     consts_dims, init_dims, xs_dims = _split(dims, [num_consts, num_carry])
     # A batched xs keeps its batch dim off axis 0, the scanned axis: slice dim = dim - 1.

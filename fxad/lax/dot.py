@@ -161,6 +161,7 @@ def _dot_general_batch(vals, dims, *, dimension_numbers):
         lhs_ndim = get_aval(lhs).ndim
         free = _free_dims(lhs_ndim, dn[0][0], dn[1][0])
         return dot_general(lhs, rhs, dn), len(lb) + free.index(ld)
+    # Only rhs batched: the vmapped axis is a free rhs dim, after the batch and lhs free dims.
     dn = ((lc, _shift(rc, rd)), (lb, _shift(rb, rd)))
     rhs_ndim = get_aval(rhs).ndim
     lhs_free = _free_dims(get_aval(lhs).ndim, lc, lb)

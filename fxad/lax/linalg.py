@@ -114,7 +114,7 @@ def _cols_of(v, n_cols):
 
 def _batch_to_front(vals, dims):
     """Every operand with the vmapped dim first (unbatched ones broadcast)."""
-    size = next(get_aval(v).shape[d] for v, d in zip(vals, dims) if d is not None)
+    size = batching.batch_size(vals, dims)
     return [batching.matchaxis(size, d, 0, v) for v, d in zip(vals, dims)]
 
 

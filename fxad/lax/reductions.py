@@ -40,6 +40,7 @@ def _batch_axes(axes, d):
 
 
 def _out_batch_dim(axes, d):
+    """Where batch dim d lands once `axes` are reduced: left by the reduced axes before it."""
     return d - sum(1 for a in axes if a < d)
 
 
@@ -283,6 +284,7 @@ def _min_pairs(earlier, later):
 
 
 def _cumsum_transpose(ct, x, *, axis, reverse):
+    # cumsum is a lower-triangular ones matrix L along axis; L^T sums the other way round.
     return [Zero(x.aval) if type(ct) is Zero else cumsum(ct, axis, not reverse)]
 
 

@@ -13,11 +13,7 @@ import numpy as np
 from ..core import Primitive, ShapedArray, get_aval
 from ..interpreters import ad, batching
 from ..interpreters.ad import Zero
-from .utils import same_dtype, shape_str
-
-
-def _linear(prim, transpose_rule):
-    ad.deflinear(prim, transpose_rule)
+from .utils import aval_of, same_dtype, shape_str
 
 
 # ---------------------------------------------------------------------------------------------
@@ -74,7 +70,7 @@ def _broadcast_in_dim_batch(vals, dims, *, shape, broadcast_dimensions):
 broadcast_in_dim_p.impl = _broadcast_in_dim_impl
 broadcast_in_dim_p.abstract_eval = _broadcast_in_dim_abstract_eval
 broadcast_in_dim_p.batch = _broadcast_in_dim_batch
-_linear(broadcast_in_dim_p, _broadcast_in_dim_transpose)
+ad.deflinear(broadcast_in_dim_p, _broadcast_in_dim_transpose)
 
 
 def broadcast_in_dim(x, shape, broadcast_dimensions):
@@ -117,7 +113,8 @@ def _reshape_abstract_eval(x, *, new_sizes):
     return ShapedArray(new_sizes, x.dtype, x.weak_type)
 
 
-def _reshape_transpose(ct, x, *, new_sizes):
+def _reshape_back_transpose(ct, x, **params):
+    """The transpose of reshape, squeeze and expand_dims: reshape the cotangent back."""
     return [Zero(x.aval) if type(ct) is Zero else reshape(ct, x.aval.shape)]
 
 
@@ -130,7 +127,7 @@ def _reshape_batch(vals, dims, *, new_sizes):
 reshape_p.impl = _reshape_impl
 reshape_p.abstract_eval = _reshape_abstract_eval
 reshape_p.batch = _reshape_batch
-_linear(reshape_p, _reshape_transpose)
+ad.deflinear(reshape_p, _reshape_back_transpose)
 
 
 def reshape(x, new_sizes):
@@ -158,6 +155,7 @@ def _transpose_abstract_eval(x, *, permutation):
 
 
 def _transpose_transpose(ct, x, *, permutation):
+    # y = transpose(x, p) has y axis i = x axis p[i]; the inverse permutation argsort(p) undoes it.
     if type(ct) is Zero:
         return [Zero(x.aval)]
     return [transpose(ct, tuple(np.argsort(permutation)))]
@@ -175,7 +173,7 @@ def _transpose_batch(vals, dims, *, permutation):
 transpose_p.impl = _transpose_impl
 transpose_p.abstract_eval = _transpose_abstract_eval
 transpose_p.batch = _transpose_batch
-_linear(transpose_p, _transpose_transpose)
+ad.deflinear(transpose_p, _transpose_transpose)
 
 
 def transpose(x, permutation):
@@ -224,10 +222,6 @@ def _squeeze_abstract_eval(x, *, dimensions):
     return ShapedArray(shape, x.dtype, x.weak_type)
 
 
-def _squeeze_transpose(ct, x, *, dimensions):
-    return [Zero(x.aval) if type(ct) is Zero else reshape(ct, x.aval.shape)]
-
-
 def _squeeze_batch(vals, dims, *, dimensions):
     x = batching.moveaxis(vals[0], dims[0], 0)
     return squeeze(x, tuple(d + 1 for d in dimensions)), 0
@@ -236,7 +230,7 @@ def _squeeze_batch(vals, dims, *, dimensions):
 squeeze_p.impl = _squeeze_impl
 squeeze_p.abstract_eval = _squeeze_abstract_eval
 squeeze_p.batch = _squeeze_batch
-_linear(squeeze_p, _squeeze_transpose)
+ad.deflinear(squeeze_p, _reshape_back_transpose)
 
 
 def squeeze(x, dimensions):
@@ -265,10 +259,6 @@ def _expand_dims_abstract_eval(x, *, dimensions):
     return ShapedArray(tuple(shape), x.dtype, x.weak_type)
 
 
-def _expand_dims_transpose(ct, x, *, dimensions):
-    return [Zero(x.aval) if type(ct) is Zero else reshape(ct, x.aval.shape)]
-
-
 def _expand_dims_batch(vals, dims, *, dimensions):
     x = batching.moveaxis(vals[0], dims[0], 0)
     return expand_dims(x, tuple(d + 1 for d in dimensions)), 0
@@ -277,7 +267,7 @@ def _expand_dims_batch(vals, dims, *, dimensions):
 expand_dims_p.impl = _expand_dims_impl
 expand_dims_p.abstract_eval = _expand_dims_abstract_eval
 expand_dims_p.batch = _expand_dims_batch
-_linear(expand_dims_p, _expand_dims_transpose)
+ad.deflinear(expand_dims_p, _reshape_back_transpose)
 
 
 def expand_dims(x, dimensions):
@@ -291,10 +281,6 @@ def expand_dims(x, dimensions):
 def normalize_dims(dims, ndim):
     """Dimensions as ints, negatives counted from the end; out-of-range ones are left for the shape rule."""
     return tuple(int(d) % ndim if -ndim <= int(d) < 0 else int(d) for d in dims)
-
-
-def _aval_of(x):
-    return x.aval if ad.is_undefined_primal(x) else get_aval(x)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -320,13 +306,14 @@ def _rev_transpose(ct, x, *, dimensions):
 
 def _rev_batch(vals, dims, *, dimensions):
     d = dims[0]
+    # The batch dim stays at d; operand axis a is axis a + 1 of the batched value when a >= d.
     return rev(vals[0], tuple(a + (a >= d) for a in dimensions)), d
 
 
 rev_p.impl = _rev_impl
 rev_p.abstract_eval = _rev_abstract_eval
 rev_p.batch = _rev_batch
-_linear(rev_p, _rev_transpose)
+ad.deflinear(rev_p, _rev_transpose)
 
 
 def rev(x, dimensions):
@@ -372,7 +359,7 @@ def _concatenate_transpose(ct, *operands, dimension):
     shape = get_aval(ct).shape
     cts, start = [], 0
     for o in operands:
-        size = _aval_of(o).shape[dimension]
+        size = aval_of(o).shape[dimension]
         if ad.is_undefined_primal(o):
             starts = [0] * len(shape)
             limits = list(shape)
@@ -385,7 +372,7 @@ def _concatenate_transpose(ct, *operands, dimension):
 
 
 def _concatenate_batch(vals, dims, *, dimension):
-    size = next(get_aval(v).shape[d] for v, d in zip(vals, dims) if d is not None)
+    size = batching.batch_size(vals, dims)
     moved = [batching.matchaxis(size, d, 0, v) for v, d in zip(vals, dims)]
     return concatenate(moved, dimension + 1), 0
 
@@ -393,7 +380,7 @@ def _concatenate_batch(vals, dims, *, dimension):
 concatenate_p.impl = _concatenate_impl
 concatenate_p.abstract_eval = _concatenate_abstract_eval
 concatenate_p.batch = _concatenate_batch
-_linear(concatenate_p, _concatenate_transpose)
+ad.deflinear(concatenate_p, _concatenate_transpose)
 
 
 def concatenate(operands, dimension):
@@ -482,7 +469,7 @@ def _pad_batch(vals, dims, *, padding_config):
 pad_p.impl = _pad_impl
 pad_p.abstract_eval = _pad_abstract_eval
 pad_p.batch = _pad_batch
-_linear(pad_p, _pad_transpose)
+ad.deflinear(pad_p, _pad_transpose)
 
 
 def pad(x, padding_value, padding_config):

@@ -22,14 +22,10 @@ from ..interpreters import ad, batching
 from ..interpreters.ad import Zero, is_undefined_primal
 from .elementwise import add, convert_element_type, div, eq, lt, mul, select_n
 from .shapes import broadcast_in_dim, concatenate, iota, moveaxis, pad, reshape, squeeze
-from .utils import shape_str
+from .utils import aval_of, shape_str
 
 _py_slice = builtins.slice
 _INDEX_DTYPE = np.dtype(np.int64)
-
-
-def _aval(x):
-    return x.aval if is_undefined_primal(x) else get_aval(x)
 
 
 def _scalar(value, dtype):
@@ -54,10 +50,6 @@ def _as_index(i):
     if isinstance(i, Tracer):
         return convert_element_type(i, _INDEX_DTYPE)
     return _scalar(i, _INDEX_DTYPE)
-
-
-def _batch_size(vals, dims):
-    return next(get_aval(v).shape[d] for v, d in zip(vals, dims) if d is not None)
 
 
 def _check_start_indices(name, shape, starts):
@@ -222,7 +214,7 @@ def _identity_window_dnums(ndim):
 def _dynamic_slice_batch(vals, dims, *, slice_sizes):
     x, *starts = vals
     xd, *start_dims = dims
-    size = _batch_size(vals, dims)
+    size = batching.batch_size(vals, dims)
     if all(d is None for d in start_dims):
         x = moveaxis(x, xd, 0)
         return dynamic_slice_p.bind(x, _scalar(0, _INDEX_DTYPE), *starts, slice_sizes=(size,) + slice_sizes), 0
@@ -304,7 +296,7 @@ def _dynamic_update_slice_jvp(primals, tangents):
 
 
 def _dynamic_update_slice_transpose(ct, x, update, *starts):
-    x_aval, u_aval = _aval(x), _aval(update)
+    x_aval, u_aval = aval_of(x), aval_of(update)
     no_starts = [None] * len(starts)
     if type(ct) is Zero:
         return [Zero(x_aval) if is_undefined_primal(x) else None,
@@ -320,7 +312,7 @@ def _dynamic_update_slice_transpose(ct, x, update, *starts):
 def _dynamic_update_slice_batch(vals, dims):
     x, update, *starts = vals
     xd, ud, *start_dims = dims
-    size = _batch_size(vals, dims)
+    size = batching.batch_size(vals, dims)
     x = batching.matchaxis(size, xd, 0, x)
     update = batching.matchaxis(size, ud, 0, update)
     if all(d is None for d in start_dims):
@@ -731,7 +723,7 @@ def _scatter_batch(prim):
     def rule(vals, dims, *, dimension_numbers, mode):
         operand, indices, updates = vals
         operand_dim, indices_dim, updates_dim = dims
-        size = _batch_size(vals, dims)
+        size = batching.batch_size(vals, dims)
         operand = batching.matchaxis(size, operand_dim, 0, operand)
         updates = batching.matchaxis(size, updates_dim, 0, updates)
         dn = dimension_numbers
@@ -807,8 +799,8 @@ def _defjvp_scatter(prim, tangent_rule):
 
 
 def _zero_cotangents(operand, updates):
-    return [Zero(_aval(operand)) if is_undefined_primal(operand) else None, None,
-            Zero(_aval(updates)) if is_undefined_primal(updates) else None]
+    return [Zero(aval_of(operand)) if is_undefined_primal(operand) else None, None,
+            Zero(aval_of(updates)) if is_undefined_primal(updates) else None]
 
 
 def _scatter_add_tangent(out, operand, indices, updates, t_operand, t_updates, dn, mode):
@@ -843,7 +835,7 @@ def _scatter_tangent(out, operand, indices, updates, t_operand, t_updates, dn, m
 def _scatter_transpose(ct, operand, indices, updates, *, dimension_numbers, mode):
     if type(ct) is Zero:
         return _zero_cotangents(operand, updates)
-    operand_aval, updates_aval = _aval(operand), _aval(updates)
+    operand_aval, updates_aval = aval_of(operand), aval_of(updates)
     untouched, won = _scatter_winners(operand_aval.shape, indices, updates_aval.shape, dimension_numbers, mode)
     ct_operand = _where(untouched, ct) if is_undefined_primal(operand) else None
     ct_updates = None

@@ -16,7 +16,7 @@ from collections import namedtuple
 
 import numpy as np
 
-from .. import core, dtypes
+from .. import dtypes
 from ..api import linearize
 from ..core import Primitive, get_aval
 from ..custom_derivatives import custom_jvp
@@ -24,7 +24,7 @@ from ..interpreters import ad, batching
 from ..interpreters import partial_eval as pe
 from ..interpreters.ad import Zero
 from ..tree_util import tree_flatten, tree_unflatten
-from .control_flow import _leaf_paths
+from .control_flow import _eval, _leaf_paths, _numpy_out, _split
 from .elementwise import convert_element_type, neg
 
 # ---------------------------------------------------------------------------------------------
@@ -73,14 +73,6 @@ def _trace_checked(fun, in_tree, in_avals, out_tree, out_avals, what, expected):
     return pe.trace_to_closed_jaxpr(flat, in_avals)
 
 
-def _eval(closed, *args):
-    return core.eval_jaxpr(closed.jaxpr, closed.consts, *args)
-
-
-def _numpy_out(x):
-    return np.asarray(x)[()] if type(x) in (bool, int, float, complex) else x
-
-
 # ---------------------------------------------------------------------------------------------
 # custom_linear_solve: operands (*matvec_consts, *vecmat_consts, *solve_consts,
 # *transpose_solve_consts, *b). vecmat is matvec's transpose; it and transpose_solve are None
@@ -93,11 +85,8 @@ linear_solve_p = Primitive('custom_linear_solve', multiple_results=True)
 
 
 def _split_groups(args, const_lengths):
-    groups, i = [], 0
-    for n in const_lengths:
-        groups.append(list(args[i:i + n]))
-        i += n
-    return _Groups(*groups), list(args[i:])
+    *groups, rest = _split(args, const_lengths)
+    return _Groups(*groups), rest
 
 
 def _transposed(groups):
@@ -174,7 +163,7 @@ def _linear_solve_batch(vals, dims, *, const_lengths, **jaxprs):
     jaxprs = _Groups(**jaxprs)
     # b and x are batched at 0 (a solution depends on everything batched); each jaxpr is
     # batched with its consts where they are.
-    size = next(get_aval(v).shape[d] for v, d in zip(vals, dims) if d is not None)
+    size = batching.batch_size(vals, dims)
     consts, b = _split_groups(vals, const_lengths)
     const_dims, b_dims = _split_groups(dims, const_lengths)
     b = [batching.matchaxis(size, d, 0, x) for x, d in zip(b, b_dims)]
@@ -255,11 +244,8 @@ _RootJaxprs = namedtuple('_RootJaxprs', ['f', 'solve', 'linearize_and_solve'])
 
 
 def _split_root_args(args, const_lengths):
-    out, i = [], 0
-    for n in const_lengths:
-        out.append(list(args[i:i + n]))
-        i += n
-    return _RootJaxprs(*out), list(args[i:])
+    *groups, rest = _split(args, const_lengths)
+    return _RootJaxprs(*groups), rest
 
 
 def _root_solution(const_lengths, jaxprs, *args):
@@ -402,7 +388,7 @@ def _convergence_check_transpose(cts, *args, **params):
 
 def _convergence_check_batch(vals, dims, **params):
     # The flags take the batch dim at 0 (the impl reports which members failed).
-    size = next(get_aval(v).shape[d] for v, d in zip(vals, dims) if d is not None)
+    size = batching.batch_size(vals, dims)
     n = len(vals) - 3
     flags = vals[n:]
     if any(d is not None for d in dims[n:]):

@@ -3,15 +3,18 @@
 A family module defines each primitive with one constructor call here and registers its
 derivative and batching rules on the lines that follow.
 """
-import numpy as np
 
-from .. import dtypes
 from ..core import Primitive, ShapedArray, get_aval
-from ..interpreters import batching
+from ..interpreters import ad, batching
 
 
 def shape_str(shape):
     return str(tuple(shape))
+
+
+def aval_of(x):
+    """The aval of an operand, which in a transpose rule may be an ad.UndefinedPrimal."""
+    return x.aval if ad.is_undefined_primal(x) else get_aval(x)
 
 
 def _check_dtype_kinds(name, avals, kinds):
@@ -147,15 +150,3 @@ def canonicalize_axis(axis, ndim, what='axis'):
     if not -ndim <= axis < max(ndim, 1) and not (ndim == 0 and axis in (0, -1)):
         raise ValueError(f"{what} {axis} is out of bounds for an array of rank {ndim}")
     return axis % ndim if ndim else 0
-
-
-def np_dtype_of(x):
-    return get_aval(x).dtype
-
-
-def is_float_value(x):
-    return dtypes.is_float(get_aval(x).dtype)
-
-
-def zeros_scalar(dtype):
-    return np.zeros((), dtype)[()]
