@@ -10,5 +10,6 @@ from . import solvers  # noqa: F401
 from . import tree_util  # noqa: F401
 from . import tree  # noqa: F401
 from . import dtypes, errors, test_util  # noqa: F401
+from .core import Array  # noqa: F401
 
 __version__ = '0.1.0'

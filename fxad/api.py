@@ -307,8 +307,12 @@ def _hashable(v):
         return False
 
 
-def jit(fun=None, *, static_argnums=(), static_argnames=()):
-    """Trace fun once per (tree structure, shapes, dtypes, weak types, static values) and cache."""
+def jit(fun=None, *, static_argnums=(), static_argnames=(), donate_argnums=(), inline=False):
+    """Trace fun once per (tree structure, shapes, dtypes, weak types, static values) and cache.
+
+    donate_argnums and inline are accepted for JAX compatibility: fxad has no device buffers to
+    donate and no compiler to inline into, so they change nothing.
+    """
     if fun is None:
         return lambda f: jit(f, static_argnums=static_argnums, static_argnames=static_argnames)
     if not callable(fun):
@@ -588,14 +592,15 @@ def linear_transpose(fun, *primals):
     return transposed
 
 
-def value_and_grad(fun, argnums=0, has_aux=False):
+def value_and_grad(fun, argnums=0, has_aux=False, allow_int=False):
     """(fun(*args), the gradient of fun with respect to args[argnums])."""
     def vg(*args, **kwargs):
         single, nums = _normalize_argnums(argnums, len(args), 'grad')
         dyn = tuple(args[i] for i in nums)
         flat_p, in_tree = tree_flatten(dyn)
         _arg_avals(flat_p, 'grad', fun)
-        _require_float(flat_p, 'grad')
+        if not allow_int:
+            _require_float(flat_p, 'grad')
         f = _with_args_replaced(fun, args, nums, kwargs)
         primals_out, out_tree, out_avals, vjp_flat, aux = _vjp_flat(f, flat_p, in_tree, has_aux, 'grad')
         if not treedef_is_leaf(out_tree) or len(out_avals) != 1 or out_avals[0].shape != ():
@@ -614,9 +619,12 @@ def value_and_grad(fun, argnums=0, has_aux=False):
     return vg
 
 
-def grad(fun, argnums=0, has_aux=False):
-    """The gradient of a scalar function with respect to args[argnums] (reverse mode)."""
-    vg = value_and_grad(fun, argnums, has_aux)
+def grad(fun, argnums=0, has_aux=False, allow_int=False):
+    """The gradient of a scalar function with respect to args[argnums] (reverse mode).
+
+    With allow_int=True, integer and boolean inputs are allowed and get float0 zeros, as in JAX.
+    """
+    vg = value_and_grad(fun, argnums, has_aux, allow_int)
 
     @functools.wraps(fun)
     def g(*args, **kwargs):

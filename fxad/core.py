@@ -329,6 +329,16 @@ class Tracer:
         return base if value is None else f"{base}(value={value!r})"
 
 
+class _ArrayMeta(type):
+    def __instancecheck__(cls, x):
+        return isinstance(x, (np.ndarray, np.generic, Tracer))
+
+
+class Array(metaclass=_ArrayMeta):
+    """For isinstance checks, like jax.Array: NumPy arrays and scalars (fxad's eager values)
+    and tracers are Arrays."""
+
+
 def escaped_tracer_check(x):
     if isinstance(x, Tracer) and not x._trace.valid:
         raise UnexpectedTracerError(x, "an operation after its transformation ended")

@@ -583,3 +583,23 @@ def test_jit_trace_gives_the_jaxpr_that_jit_runs():
                                  "d:f64[] = mul c b in (d,) }")
     np.testing.assert_allclose(fxad.core.eval_jaxpr(traced.jaxpr.jaxpr, traced.jaxpr.consts, 1.0, 2.0),
                                [np.sin(1.0) * 2.0])
+
+
+def test_array_isinstance_covers_numpy_values_and_tracers():
+    seen = []
+    fxad.jit(lambda x: seen.append(isinstance(x, fxad.Array)) or x)(np.ones(2))
+    assert seen == [True]
+    assert isinstance(np.ones(2), fnp.ndarray) and isinstance(np.float32(1), fxad.Array)
+    assert not isinstance(1.0, fxad.Array) and not isinstance([1.0], fnp.ndarray)
+
+
+def test_jax_compatibility_keywords():
+    # allow_int: integer inputs get float0 zeros (d(x^2 n)/dx = 2 x n).
+    gx, gn = fxad.grad(lambda x, n: x ** 2 * n, argnums=(0, 1), allow_int=True)(3.0, 2)
+    assert gx == 12.0 and np.asarray(gn).dtype == fxad.dtypes.float0
+    # unroll / donate_argnums change nothing in fxad: values as without them.
+    carry, ys = lax.scan(lambda c, x: (c + x, c), 0.0, np.arange(3.0), unroll=2)
+    assert carry == 3.0 and list(ys) == [0.0, 0.0, 1.0]
+    assert fxad.jit(lambda x: x * 2, donate_argnums=0)(1.5) == 3.0
+    with pytest.raises(TypeError, match="unroll"):
+        lax.scan(lambda c, x: (c, x), 0.0, np.arange(3.0), unroll=-1)

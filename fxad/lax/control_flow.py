@@ -833,13 +833,21 @@ scan_p.partial_eval = _scan_partial_eval
 scan_p.transpose = _scan_transpose
 
 
-def scan(f, init, xs=None, length=None, reverse=False):
+def scan(f, init, xs=None, length=None, reverse=False, unroll=1):
     """Loop f(carry, x) -> (carry, y) over the leading axis of xs; return (carry, stacked ys).
 
     Like `for x in xs: carry, y = f(carry, x)` with the ys stacked, as one primitive: it is
     differentiable in both modes, batches under vmap and stages as one equation under jit.
+    `unroll` is accepted for JAX compatibility; a positive int or bool changes nothing here
+    (there is no compiler to unroll for).
     """
+    _check_unroll(unroll, 'scan')
     return _scan(f, init, xs, length, reverse, 'scan', 'carry')
+
+
+def _check_unroll(unroll, what):
+    if unroll is not None and not (isinstance(unroll, (bool, int)) and unroll >= 0):
+        raise TypeError(f"{what}: unroll must be a non-negative int or a bool, got {unroll!r}")
 
 
 def _scan(f, init, xs, length, reverse, what, carry_name, carry_names=None):
@@ -902,12 +910,14 @@ def _scan_length(xs_avals, xs_tree, length, what):
 # fori_loop: a scan when the trip count is static (so it is reverse-differentiable), else a while.
 
 
-def fori_loop(lower, upper, body_fun, init_val):
+def fori_loop(lower, upper, body_fun, init_val, unroll=None):
     """val = body_fun(i, val) for i in range(lower, upper); returns the final val.
 
     With concrete bounds (Python ints, or values known at trace time) this is a scan, and
     differentiable in both modes; with traced bounds it is a while_loop (forward mode only).
+    `unroll` is accepted for JAX compatibility and changes nothing.
     """
+    _check_unroll(unroll, 'fori_loop')
     lo_aval = _check_scalar_index(lower, "fori_loop's lower bound", 'iu')
     hi_aval = _check_scalar_index(upper, "fori_loop's upper bound", 'iu')
     dtype, weak = dtypes.result_type((lo_aval.dtype, lo_aval.weak_type), (hi_aval.dtype, hi_aval.weak_type))

@@ -11,6 +11,7 @@ from .indexing import *  # noqa: F401,F403
 from .contractions import *  # noqa: F401,F403
 from .einsum import *  # noqa: F401,F403
 from . import linalg  # noqa: F401
+from ..core import Array as ndarray  # noqa: F401  (isinstance checks, as jnp.ndarray)
 from . import array_methods as _array_methods
 
 _array_methods.install()
