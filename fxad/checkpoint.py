@@ -150,12 +150,7 @@ def _remat_split(jaxpr, unknowns, policy):
 
 def _checkpoint_transpose(cts, *args, jaxpr, prevent_cse, policy):
     # The transposed body runs the non-linear (recomputation) equations forward first.
-    linear = [ad.is_undefined_primal(x) for x in args]
-    transposed = ad.transpose_jaxpr(jaxpr, linear)
-    cts_in = iter(checkpoint_p.bind(*[x for x, lin in zip(args, linear) if not lin],
-                                    *[ad.instantiate_zeros(ct) for ct in cts],
-                                    jaxpr=transposed, prevent_cse=prevent_cse, policy=policy))
-    return [next(cts_in) if lin else None for lin in linear]
+    return ad.transpose_call(checkpoint_p, cts, args, jaxpr, prevent_cse=prevent_cse, policy=policy)
 
 
 checkpoint_p.impl = _checkpoint_impl

@@ -401,3 +401,13 @@ def transpose_jaxpr(closed, linear_flags):
     closed_t, hoisted = pe.convert_tracer_consts(jaxpr, consts)
     assert not hoisted, "closed jaxprs hold no tracers"
     return closed_t
+
+
+def transpose_call(primitive, cts, args, jaxpr, **params):
+    """The transpose rule of a call-like primitive (jit, checkpoint): bind it again on the
+    non-linear operands and the cotangents, with its sub-jaxpr transposed."""
+    linear = [is_undefined_primal(x) for x in args]
+    transposed = transpose_jaxpr(jaxpr, linear)
+    cts_in = iter(primitive.bind(*[x for x, lin in zip(args, linear) if not lin],
+                                 *[instantiate_zeros(ct) for ct in cts], jaxpr=transposed, **params))
+    return [next(cts_in) if lin else None for lin in linear]

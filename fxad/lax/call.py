@@ -56,13 +56,7 @@ def _jit_partial_eval(trace, args, params):
 
 
 def _jit_transpose(cts, *args, name, jaxpr):
-    linear = [ad.is_undefined_primal(x) for x in args]
-    nonlin_args = [x for x, lin in zip(args, linear) if not lin]
-    cts = [ad.instantiate_zeros(ct) for ct in cts]
-    transposed = ad.transpose_jaxpr(jaxpr, linear)
-    cts_lin = jit_p.bind(*nonlin_args, *cts, name=f"transpose({name})", jaxpr=transposed)
-    it = iter(cts_lin)
-    return [next(it) if lin else None for lin in linear]
+    return ad.transpose_call(jit_p, cts, args, jaxpr, name=f"transpose({name})")
 
 
 jit_p.impl = _jit_impl
